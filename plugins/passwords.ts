@@ -1,0 +1,18 @@
+import fp from 'fastify-plugin'
+import { createPasswordHasher, type PasswordHasher } from '../src/passwords.js'
+import { createLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    passwords: PasswordHasher
+    loginThrottle: LoginThrottle
+  }
+}
+
+export default fp(async function passwordsPlugin (app) {
+  app.decorate('passwords', createPasswordHasher(app.config.argon2))
+  app.decorate('loginThrottle', createLoginThrottle({
+    maxAttempts: app.config.loginMaxAttempts,
+    windowSeconds: app.config.loginWindow
+  }))
+}, { name: 'passwords', dependencies: ['config'] })

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { checkCredentials } from '../../src/credentials.js'
+import { InvalidCredentialsError, RateLimitedError } from '../../src/errors.js'
+import { Credentials, errorReplies, TokenReply } from '../../src/schemas.js'
+import { openSession } from '../../src/sessions.js'
+import { normalizeEmail, publicUser } from '../../src/users.js'
+
+const login: FastifyPluginAsyncTypebox = async (app) => {
+  const { config, loginThrottle } = app
+
+  app.post('/login', {
+    schema: {
+      summary: 'Log in: check the password, open a session and issue a token pair',
+      tags: ['auth'],
+      body: Credentials,
+      response: { 200: TokenReply, ...errorReplies(400, 401, 413, 415, 429, 503) }
+    }
+  }, async (request, reply) => {
+    const { email, password } = request.body
+    const throttleKey = normalizeEmail(email) ?? email.trim().toLowerCase()
+    const retryAfter = loginThrottle.retryAfter(throttleKey, request.ip)
+    if (retryAfter > 0) {
+      reply.header('retry-after', String(retryAfter))
+      throw new RateLimitedError(retryAfter)
+    }
+
+    let user
+    try {
+      user = await checkCredentials(app.store.db, app.passwords, email, password)
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError) loginThrottle.recordFailure(throttleKey, request.ip)
+      throw err
+    }
+    loginThrottle.recordSuccess(throttleKey, request.ip)
+
+    const session = await openSession(app.store.db, config, user.id, {
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? null
+    })
+    const access = app.accessTokens.issue({ userId: user.id, sessionId: session.sessionId, roles: user.roles })
+    request.log.info({ userId: user.id, sessionId: session.sessionId }, 'login succeeded')
+
+    reply.header('cache-control', 'no-store')
+    return {
+      access_token: access.token,
+      token_type: 'Bearer' as const,
+      expires_in: config.accessTokenTtl,
+      expires_at: access.expiresAt,
+      refresh_token: session.refreshToken,
+      user: publicUser(user)
+    }
+  })
+}
+
+export default login

@@ -1,0 +1,26 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import gatehouseApp from './app.js'
+import type { GatehouseConfig } from './config.js'
+import { loggerOptions } from './logger.js'
+
+export const BODY_LIMIT = 16 * 1024
+
+export interface BuildOptions {
+  /** Overrides the logger made from the config (tests pass a stream or `false`). */
+  logger?: FastifyServerOptions['logger']
+}
+
+/** A Fastify instance carrying the whole Gatehouse app, ready to listen or inject. */
+export async function buildServer (config: GatehouseConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config.logLevel, process.stdout.isTTY === true),
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // A password sent as a number must be refused, not turned into a string.
+    ajv: { customOptions: { coerceTypes: false } }
+  })
+  await app.register(gatehouseApp, { config })
+  return app
+}

@@ -1,0 +1,13 @@
+import createError from '@fastify/error'
+
+// Every error a client can see, with the stable `code` of API.md.
+export const InvalidEmailError = createError('invalid_email', 'The email address is not valid', 400)
+export const InvalidPasswordError = createError('invalid_password', 'The password must be 8 to 256 characters long', 400)
+export const EmailTakenError = createError('email_taken', 'An account with this email already exists', 409)
+export const InvalidCredentialsError = createError('invalid_credentials', 'The email or password is incorrect', 401)
+export const MissingTokenError = createError('missing_token', 'An access token is required', 401)
+export const InvalidTokenError = createError('invalid_token', 'The access token is invalid', 401)
+export const ForbiddenError = createError('forbidden', 'The access token does not grant the required role', 403)
+export const RateLimitedError = createError('rate_limited', 'Too many requests; retry after %s seconds', 429)
+export const OverloadedError = createError('overloaded', 'The server is busy checking passwords; retry shortly', 503)
+export const NotReadyError = createError('not_ready', 'The store is not answering', 503)

@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, SqliteDialect, sql } from 'kysely'
+import { migrateToLatest } from './migrations.js'
+import type { Database } from './schema.js'
+
+export type { Database } from './schema.js'
+export type Db = Kysely<Database>
+
+export interface Store {
+  db: Db
+  /** Resolves when the store answers a trivial query. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** Opens the store named by `databaseUrl` and brings its schema up to date. */
+export async function openStore (databaseUrl: string): Promise<Store> {
+  if (!databaseUrl.startsWith('sqlite:')) {
+    throw new Error('only sqlite: stores are supported by this version')
+  }
+  const location = databaseUrl.slice('sqlite:'.length)
+  const inMemory = location === ':memory:'
+  if (!inMemory) mkdirSync(dirname(resolve(location)), { recursive: true })
+
+  const sqlite = new SQLite(inMemory ? ':memory:' : location)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('busy_timeout = 5000')
+
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  try {
+    await migrateToLatest(db as Kysely<unknown>)
+  } catch (err) {
+    await db.destroy()
+    throw err
+  }
+
+  return {
+    db,
+    async ping () { await sql`select 1`.execute(db) },
+    async close () { await db.destroy() }
+  }
+}

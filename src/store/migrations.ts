@@ -1,0 +1,64 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
+
+// Written with Kysely's schema builder only, so the same steps run on SQLite
+// and PostgreSQL. Append new migrations; never edit a released one.
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up (db: Kysely<unknown>) {
+      await db.schema.createTable('users')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('email', 'text', c => c.notNull().unique())
+        .addColumn('password_hash', 'text', c => c.notNull())
+        .addColumn('roles', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('sessions')
+        .addColumn('id', 'text', c => c.primaryKey())
+        .addColumn('user_id', 'text', c => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('last_used_at', 'bigint', c => c.notNull())
+        .addColumn('idle_expires_at', 'bigint', c => c.notNull())
+        .addColumn('absolute_expires_at', 'bigint', c => c.notNull())
+        .addColumn('user_agent', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('revoked_reason', 'text')
+        .execute()
+      await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute()
+      await db.schema.createIndex('sessions_revoked_at').on('sessions').column('revoked_at').execute()
+
+      await db.schema.createTable('refresh_tokens')
+        .addColumn('token_hash', 'text', c => c.primaryKey())
+        .addColumn('session_id', 'text', c => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('parent_hash', 'text')
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('spent_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('refresh_tokens_session_id').on('refresh_tokens').column('session_id').execute()
+
+      await db.schema.createTable('signing_keys')
+        .addColumn('kid', 'text', c => c.primaryKey())
+        .addColumn('alg', 'text', c => c.notNull())
+        .addColumn('state', 'text', c => c.notNull())
+        .addColumn('private_jwk', 'text', c => c.notNull())
+        .addColumn('public_jwk', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .addColumn('retired_at', 'bigint')
+        .execute()
+    }
+  }
+}
+
+const provider: MigrationProvider = {
+  async getMigrations () { return migrations }
+}
+
+export async function migrateToLatest (db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({ db, provider })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find(r => r.status === 'Error')?.migrationName
+    throw new Error(`store migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
