@@ -12,11 +12,18 @@ export const TEST_ENV = {
   ARGON2_TIME_COST: '1'
 }
 
+export interface BuildTestOptions {
+  logger?: FastifyServerOptions['logger']
+  /** Runs before `ready()`, to add test-only routes or hooks. */
+  setup?: (app: FastifyInstance) => void | Promise<void>
+}
+
 /** Builds the app on an in-memory store, ready for `inject`, closed when the test ends. */
-export async function build (t: Teardown, env: Record<string, string> = {}, logger?: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+export async function build (t: Teardown, env: Record<string, string> = {}, options: BuildTestOptions = {}): Promise<FastifyInstance> {
   const config = parseConfig({ ...TEST_ENV, ...env })
-  const app = await buildServer(config, { logger: logger ?? false })
+  const app = await buildServer(config, { logger: options.logger ?? false })
   t.teardown(() => app.close())
+  await options.setup?.(app)
   await app.ready()
   return app
 }
