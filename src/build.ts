@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import gatehouseApp from './app.js'
 import type { GatehouseConfig } from './config.js'
 import { loggerOptions } from './logger.js'
@@ -21,6 +22,7 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     // A password sent as a number must be refused, not turned into a string.
     ajv: { customOptions: { coerceTypes: false } }
   })
-  await app.register(gatehouseApp, { config })
+  // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
+  await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config })
   return app
 }
