@@ -1,7 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ForbiddenError, InvalidTokenError, MissingTokenError } from '../src/errors.js'
+import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError } from '../src/errors.js'
 import { loadSigningKeys, type SigningKeys } from '../src/keys.js'
 import { ACCESS_TOKEN_TYPE, createAccessTokenIssuer, hasValidClaimShape, type AccessTokenClaims, type AccessTokenIssuer } from '../src/tokens.js'
 
@@ -78,6 +78,8 @@ export default fp(async function jwtPlugin (app) {
       throw new InvalidTokenError()
     }
     if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), CLOCK_TOLERANCE_SECONDS)) throw new InvalidTokenError()
+    // In memory: revocation bites at once without a store read per request.
+    if (app.revocations.has(claims.sid)) throw new RevokedTokenError()
     request.authenticated = true
   }
 
@@ -89,4 +91,4 @@ export default fp(async function jwtPlugin (app) {
       if (!roles.every(role => granted.includes(role))) throw new ForbiddenError()
     }
   })
-}, { name: 'jwt', dependencies: ['config', 'store'] })
+}, { name: 'jwt', dependencies: ['config', 'store', 'sessions'] })

@@ -11,3 +11,7 @@ export const ForbiddenError = createError('forbidden', 'The access token does no
 export const RateLimitedError = createError('rate_limited', 'Too many requests; retry after %s seconds', 429)
 export const OverloadedError = createError('overloaded', 'The server is busy checking passwords; retry shortly', 503)
 export const NotReadyError = createError('not_ready', 'The store is not answering', 503)
+export const InvalidGrantError = createError('invalid_grant', 'The refresh token is invalid, expired or revoked', 401)
+export const NotFoundError = createError('not_found', 'No such %s', 404)
+export const InvalidRequestError = createError('invalid_request', '%s', 400)
+export const RevokedTokenError = createError('invalid_token', 'The access token has been revoked', 401)

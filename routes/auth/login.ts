@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { checkCredentials } from '../../src/credentials.js'
-import { InvalidCredentialsError, RateLimitedError } from '../../src/errors.js'
+import { checkCredentials, CredentialsRefused } from '../../src/credentials.js'
+import { RateLimitedError } from '../../src/errors.js'
 import { Credentials, errorReplies, TokenReply } from '../../src/schemas.js'
 import { openSession } from '../../src/sessions.js'
 import { normalizeEmail, publicUser } from '../../src/users.js'
@@ -28,17 +28,20 @@ const login: FastifyPluginAsyncTypebox = async (app) => {
     try {
       user = await checkCredentials(app.store.db, app.passwords, email, password)
     } catch (err) {
-      if (err instanceof InvalidCredentialsError) loginThrottle.recordFailure(throttleKey, request.ip)
+      if (err instanceof CredentialsRefused) {
+        loginThrottle.recordFailure(throttleKey, request.ip)
+        await app.audit(request, { type: 'login_failed', userId: err.userId, sessionId: null, reason: err.userId ? 'wrong password' : 'unknown email' })
+      }
       throw err
     }
     loginThrottle.recordSuccess(throttleKey, request.ip)
 
-    const session = await openSession(app.store.db, config, user.id, {
+    const session = await openSession(app.store.db, app.sessionRules, user.id, {
       ip: request.ip,
       userAgent: request.headers['user-agent'] ?? null
     })
     const access = app.accessTokens.issue({ userId: user.id, sessionId: session.sessionId, roles: user.roles })
-    request.log.info({ userId: user.id, sessionId: session.sessionId }, 'login succeeded')
+    await app.audit(request, { type: 'login_succeeded', userId: user.id, sessionId: session.sessionId, reason: null })
 
     reply.header('cache-control', 'no-store')
     return {

@@ -47,6 +47,35 @@ const migrations: Record<string, Migration> = {
         .addColumn('retired_at', 'bigint')
         .execute()
     }
+  },
+  '0002_lifecycle': {
+    async up (db: Kysely<unknown>) {
+      await db.schema.createTable('server_secrets')
+        .addColumn('name', 'text', c => c.primaryKey())
+        .addColumn('value', 'text', c => c.notNull())
+        .addColumn('created_at', 'bigint', c => c.notNull())
+        .execute()
+
+      // The revocation feed: `seq` is the cursor resource servers follow.
+      await db.schema.createTable('revocations')
+        .addColumn('seq', 'integer', c => c.primaryKey().autoIncrement())
+        .addColumn('session_id', 'text', c => c.notNull())
+        .addColumn('revoked_at', 'bigint', c => c.notNull())
+        .addColumn('expires_at', 'bigint', c => c.notNull())
+        .execute()
+
+      await db.schema.createTable('audit_events')
+        .addColumn('id', 'integer', c => c.primaryKey().autoIncrement())
+        .addColumn('at', 'bigint', c => c.notNull())
+        .addColumn('type', 'text', c => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('session_id', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('reason', 'text')
+        .execute()
+      await db.schema.createIndex('audit_events_user_id').on('audit_events').column('user_id').execute()
+    }
   }
 }
 

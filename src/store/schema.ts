@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 // Times are Unix milliseconds in integer columns, so the same code reads them
 // from SQLite and (later) PostgreSQL without date-type differences.
 
@@ -40,9 +42,37 @@ export interface SigningKeysTable {
   retired_at: number | null
 }
 
+export interface ServerSecretsTable {
+  name: string
+  value: string
+  created_at: number
+}
+
+export interface RevocationsTable {
+  seq: Generated<number>
+  session_id: string
+  revoked_at: number
+  /** When the last access token the session could have been issued expires. */
+  expires_at: number
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>
+  at: number
+  type: string
+  user_id: string | null
+  session_id: string | null
+  ip: string | null
+  user_agent: string | null
+  reason: string | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
+  server_secrets: ServerSecretsTable
+  revocations: RevocationsTable
+  audit_events: AuditEventsTable
 }

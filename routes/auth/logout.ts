@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { bearerSecurity, errorReplies } from '../../src/schemas.js'
+import { revokeSession, revokeUserSessions } from '../../src/sessions.js'
+
+const logout: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/logout', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Revoke the caller\'s session (local), every other one (others) or all of them (global)',
+      tags: ['auth'],
+      security: bearerSecurity,
+      querystring: Type.Object({
+        scope: Type.Union([Type.Literal('local'), Type.Literal('others'), Type.Literal('global')], { default: 'local' })
+      }),
+      response: { 204: Type.Null(), ...errorReplies(400, 401, 429) }
+    }
+  }, async (request, reply) => {
+    const { sub: userId, sid } = request.user
+    const { scope } = request.query
+    const rules = app.sessionRules
+    const revoked = scope === 'local'
+      ? (await revokeSession(app.store.db, rules, sid, 'logout')) ? [sid] : []
+      : await revokeUserSessions(app.store.db, rules, userId, scope === 'others' ? 'logout_others' : 'logout_global', scope === 'others' ? sid : undefined)
+
+    const expiresAt = Date.now() + rules.accessTokenTtl * 1000
+    for (const id of revoked) app.revocations.add(id, expiresAt)
+    await app.audit(request, { type: 'logout', userId, sessionId: sid, reason: `scope=${scope}; revoked ${revoked.length}` })
+    return reply.code(204).send(null)
+  })
+}
+
+export default logout

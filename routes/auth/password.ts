@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { InvalidCredentialsError, InvalidPasswordError, InvalidTokenError, RateLimitedError } from '../../src/errors.js'
+import { acceptablePassword } from '../../src/passwords.js'
+import { bearerSecurity, errorReplies } from '../../src/schemas.js'
+import { revokeUserSessions } from '../../src/sessions.js'
+import { findUserById, updatePasswordHash } from '../../src/users.js'
+
+const password: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/password', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Change the password: checks the current one and revokes every other session',
+      tags: ['auth'],
+      security: bearerSecurity,
+      body: Type.Object({ current_password: Type.String(), new_password: Type.String() }),
+      response: { 204: Type.Null(), ...errorReplies(400, 401, 413, 415, 429, 503) }
+    }
+  }, async (request, reply) => {
+    const { sub: userId, sid } = request.user
+    const user = await findUserById(app.store.db, userId)
+    if (!user) throw new InvalidTokenError()
+
+    // A stolen access token must not become a way to guess the password.
+    const retryAfter = app.loginThrottle.retryAfter(user.email, request.ip)
+    if (retryAfter > 0) {
+      reply.header('retry-after', String(retryAfter))
+      throw new RateLimitedError(retryAfter)
+    }
+    const newPassword = acceptablePassword(request.body.new_password)
+    if (newPassword === null) throw new InvalidPasswordError()
+    const current = acceptablePassword(request.body.current_password)
+    const { ok } = current === null ? { ok: false } : await app.passwords.verify(user.passwordHash, current)
+    if (!ok) {
+      app.loginThrottle.recordFailure(user.email, request.ip)
+      throw new InvalidCredentialsError()
+    }
+
+    await updatePasswordHash(app.store.db, userId, await app.passwords.hash(newPassword))
+    const revoked = await revokeUserSessions(app.store.db, app.sessionRules, userId, 'password_changed', sid)
+    const expiresAt = Date.now() + app.sessionRules.accessTokenTtl * 1000
+    for (const id of revoked) app.revocations.add(id, expiresAt)
+    await app.audit(request, { type: 'password_changed', userId, sessionId: sid, reason: `revoked ${revoked.length} other sessions` })
+    return reply.code(204).send(null)
+  })
+}
+
+export default password

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorReplies, TokenReply } from '../../src/schemas.js'
+import { RefreshRefused, rotateRefreshToken } from '../../src/sessions.js'
+import { findUserById, publicUser } from '../../src/users.js'
+
+// Longer than any token we issue (43 characters): refused without a store read.
+const MAX_TOKEN_LENGTH = 128
+
+const refresh: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app
+
+  app.post('/refresh', {
+    schema: {
+      summary: 'Spend a refresh token for a new token pair in the same session',
+      tags: ['auth'],
+      body: Type.Object({ refresh_token: Type.String() }),
+      response: { 200: TokenReply, ...errorReplies(400, 401, 413, 415, 429) }
+    }
+  }, async (request, reply) => {
+    // When the request arrived: a token spent after that was lost to a concurrent refresh, not replayed.
+    const presentedAt = Math.floor(Date.now() - reply.elapsedTime)
+    const presented = request.body.refresh_token
+    if (presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) throw new RefreshRefused('unknown')
+
+    let rotation
+    try {
+      rotation = await rotateRefreshToken(app.store.db, app.sessionRules, app.refreshKey, presented, presentedAt)
+    } catch (err) {
+      if (err instanceof RefreshRefused && err.reason === 'reuse' && err.sessionId) {
+        app.revocations.add(err.sessionId, Date.now() + config.accessTokenTtl * 1000)
+        await app.audit(request, { type: 'refresh_reuse_detected', userId: err.userId ?? null, sessionId: err.sessionId, reason: 'spent refresh token presented again' })
+      }
+      throw err
+    }
+
+    const user = await findUserById(app.store.db, rotation.userId)
+    if (!user) throw new RefreshRefused('unknown')
+    const access = app.accessTokens.issue({ userId: user.id, sessionId: rotation.sessionId, roles: rotation.roles })
+    await app.audit(request, { type: 'token_refreshed', userId: user.id, sessionId: rotation.sessionId, reason: rotation.replayed ? 'parent replayed within the reuse interval' : null })
+
+    reply.header('cache-control', 'no-store')
+    return {
+      access_token: access.token,
+      token_type: 'Bearer' as const,
+      expires_in: config.accessTokenTtl,
+      expires_at: access.expiresAt,
+      refresh_token: rotation.refreshToken,
+      user: publicUser(user)
+    }
+  })
+}
+
+export default refresh

@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { NotFoundError } from '../../src/errors.js'
+import { bearerSecurity, errorReplies } from '../../src/schemas.js'
+import { listLiveSessions, liveSessionOwner, revokeSession } from '../../src/sessions.js'
+
+const SessionReply = Type.Object({
+  id: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean()
+})
+
+const sessions: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/sessions', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'The caller\'s live sessions',
+      tags: ['sessions'],
+      security: bearerSecurity,
+      response: { 200: Type.Object({ sessions: Type.Array(SessionReply) }), ...errorReplies(401, 429) }
+    }
+  }, async (request) => {
+    const live = await listLiveSessions(app.store.db, request.user.sub)
+    return {
+      sessions: live.map(s => ({
+        id: s.id,
+        created_at: new Date(s.createdAt).toISOString(),
+        last_used_at: new Date(s.lastUsedAt).toISOString(),
+        user_agent: s.userAgent,
+        ip: s.ip,
+        current: s.id === request.user.sid
+      }))
+    }
+  })
+
+  app.delete('/sessions/:id', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Revoke one of the caller\'s sessions',
+      tags: ['sessions'],
+      security: bearerSecurity,
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: { 204: Type.Null(), ...errorReplies(401, 404, 429) }
+    }
+  }, async (request, reply) => {
+    const { id } = request.params
+    // Another user's session is answered exactly like one that does not exist.
+    if (await liveSessionOwner(app.store.db, id) !== request.user.sub) throw new NotFoundError('session')
+    if (await revokeSession(app.store.db, app.sessionRules, id, 'session_deleted')) {
+      app.revocations.add(id, Date.now() + app.sessionRules.accessTokenTtl * 1000)
+    }
+    await app.audit(request, { type: 'session_revoked', userId: request.user.sub, sessionId: id, reason: 'deleted by its owner' })
+    return reply.code(204).send(null)
+  })
+}
+
+export default sessions
