@@ -86,8 +86,13 @@ export async function loadSigningKeys (db: Db, jwt: { algorithm: JwtAlgorithm, s
     rows = await active()
   }
 
-  const signingRow = rows.find(r => r.state === 'active')
-  if (!signingRow) throw new Error('no active signing key')
+  const signingRow = await db.selectFrom('signing_keys')
+    .selectAll()
+    .where('alg', '=', algorithm)
+    .where('state', '=', 'active')
+    .orderBy('created_at')
+    .orderBy('kid')
+    .executeTakeFirstOrThrow()
 
   const publicPems = new Map<string, string>()
   const keys: PublicJwk[] = []
