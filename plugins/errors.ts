@@ -37,7 +37,7 @@ function codeForStatus (statusCode: number): string {
     case 413: return 'payload_too_large'
     case 415: return 'unsupported_media_type'
     case 429: return 'rate_limited'
-    default: return statusCode >= 500 ? 'internal_error' : 'invalid_request'
+    default: return 'invalid_request'
   }
 }
 

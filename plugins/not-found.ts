@@ -20,7 +20,7 @@ export default fp(async function notFoundPlugin (app) {
   })
 
   app.setNotFoundHandler(function notFound (request, reply) {
-    const path = request.url.split('?', 1)[0] ?? '/'
+    const path = request.url.replace(/\?.*$/, '')
     const allowed = new Set<string>()
     for (const route of routes.values()) {
       if (route.pattern.test(path)) for (const method of route.methods) allowed.add(method)

@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify'
+import { test } from 'tap'
+import { build } from '../../helpers/build.js'
+
+const EMAIL = 'ada@example.com'
+const PASSWORD = 'correct horse battery'
+
+async function loggedIn (app: FastifyInstance) {
+  const signup = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email: EMAIL, password: PASSWORD } })
+  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: EMAIL, password: PASSWORD } })
+  const body = login.json()
+  return { user: signup.json().user, accessToken: body.access_token as string, refreshToken: body.refresh_token as string }
+}
+
+function me (app: FastifyInstance, authorization?: string) {
+  return app.inject({ url: '/auth/me', headers: authorization === undefined ? {} : { authorization } })
+}
+
+test('GET /auth/me answers 200 with exactly the token owner {user}', async (t) => {
+  const app = await build(t)
+  const { user, accessToken } = await loggedIn(app)
+  const res = await me(app, `Bearer ${accessToken}`)
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^application\/json/)
+  t.same(res.json(), { user })
+  t.same(Object.keys(res.json().user).sort(), ['created_at', 'email', 'id', 'roles'])
+  t.same(res.json().user.roles, ['user'])
+  t.match(res.json().user.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+})
+
+test('GET /auth/me never shows the password hash', async (t) => {
+  const app = await build(t)
+  const { accessToken } = await loggedIn(app)
+  const res = await me(app, `Bearer ${accessToken}`)
+  const row = await app.store.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow()
+  t.notOk(res.body.includes(row.password_hash))
+  t.notMatch(res.body, /argon2|password/i)
+})
+
+test('the Bearer scheme is case-insensitive', async (t) => {
+  const app = await build(t)
+  const { accessToken } = await loggedIn(app)
+  for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+    t.equal((await me(app, `${scheme} ${accessToken}`)).statusCode, 200, scheme)
+  }
+})
+
+test('GET /auth/me without a token is 401 missing_token with a bare Bearer challenge', async (t) => {
+  const app = await build(t)
+  const res = await me(app)
+  t.equal(res.statusCode, 401)
+  t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'missing_token', message: res.json().message })
+  t.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse"')
+})
+
+test('a token in the query string is not accepted', async (t) => {
+  const app = await build(t)
+  const { accessToken } = await loggedIn(app)
+  for (const name of ['access_token', 'token']) {
+    const res = await app.inject({ url: `/auth/me?${name}=${accessToken}` })
+    t.equal(res.statusCode, 401)
+    t.equal(res.json().code, 'missing_token')
+  }
+})
+
+test('a malformed Authorization header is 401 invalid_token with an invalid_token challenge', async (t) => {
+  const app = await build(t)
+  const { accessToken } = await loggedIn(app)
+  const bad = ['', 'Bearer', 'Bearer ', `Bearer  ${accessToken}`, `Basic ${accessToken}`, `Token ${accessToken}`,
+    `Bearer ${accessToken} extra`, 'Bearer not.a.jwt', `Bearer ${accessToken}x`, 'Bearer a.b']
+  for (const authorization of bad) {
+    const res = await me(app, authorization)
+    t.equal(res.statusCode, 401, JSON.stringify(authorization.slice(0, 20)))
+    t.equal(res.json().code, 'invalid_token')
+    t.match(res.headers['www-authenticate'], /^Bearer realm="gatehouse", error="invalid_token", error_description="[^"]*"$/)
+  }
+})
+
+test('the refresh token is not accepted as a bearer token', async (t) => {
+  const app = await build(t)
+  const { refreshToken } = await loggedIn(app)
+  const res = await me(app, `Bearer ${refreshToken}`)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_token')
+})
+
+test('a token that outlives its account is 401 invalid_token', async (t) => {
+  const app = await build(t)
+  const { user, accessToken } = await loggedIn(app)
+  await app.store.db.deleteFrom('users').where('id', '=', user.id).execute()
+  const res = await me(app, `Bearer ${accessToken}`)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_token')
+  t.notMatch(res.body, new RegExp(user.id))
+})
+
+test('a token issued by another server with its own keys is refused', async (t) => {
+  const other = await build(t)
+  const { accessToken } = await loggedIn(other)
+  const app = await build(t)
+  await loggedIn(app)
+  const res = await me(app, `Bearer ${accessToken}`)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_token')
+})
