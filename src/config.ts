@@ -22,6 +22,7 @@ export const EnvSchema = Type.Object({
   LOGIN_WINDOW: Seconds(900),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 300 }),
   TRUST_PROXY: Type.Optional(Type.String()),
+  REDIS_URL: Type.Optional(Type.String()),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   ARGON2_MEMORY_COST: Type.Integer({ minimum: 8192, maximum: 4_194_304, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
@@ -97,6 +98,9 @@ export function parseConfig (source: Record<string, string | number | undefined>
     if (Buffer.byteLength(env.JWT_SECRET, 'utf8') < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes when JWT_ALG is HS256')
   } else if (env.JWT_SECRET !== undefined) {
     warnings.push(`JWT_SECRET is ignored because JWT_ALG is ${env.JWT_ALG}`)
+  }
+  if (env.REDIS_URL !== undefined) {
+    warnings.push('REDIS_URL is not supported by this version and is ignored: rate-limit counters stay per instance; revocations are shared through the store')
   }
   if (/^postgres/.test(env.DATABASE_URL)) {
     throw new ConfigError('DATABASE_URL: postgres is not supported by this version yet; use sqlite:<path> or sqlite::memory:')

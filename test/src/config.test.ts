@@ -167,6 +167,13 @@ test('TRUST_PROXY takes addresses, CIDR ranges and named ranges only', async (t)
   }
 })
 
+test('REDIS_URL is accepted with a warning that it is not used yet', async (t) => {
+  const config = parseConfig({ REDIS_URL: 'redis://user:hunter2@127.0.0.1:6379' })
+  t.equal(config.warnings.length, 1)
+  t.match(config.warnings[0], /REDIS_URL is not supported/)
+  t.notMatch(config.warnings[0], 'hunter2', 'the warning does not show the URL or its password')
+})
+
 test('variables outside the schema are ignored', async (t) => {
   t.same(parseConfig({ PATH: '/usr/bin', NODE_ENV: 'production', SOMETHING: '1' }), parseConfig({}))
 })
