@@ -15,7 +15,11 @@ const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large', 'The request body is too large'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_request', 'The Content-Length header does not match the body'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_request', 'The request body is empty'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_request', 'The request body is not valid JSON']
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_request', 'The request body is not valid JSON'],
+  FST_ERR_BAD_URL: [400, 'invalid_request', 'The URL is not valid'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'invalid_request', 'The request does not match any route constraint'],
+  // No resource has a path parameter that long.
+  FST_ERR_MAX_PARAM_LENGTH: [404, 'not_found', 'No such endpoint']
 }
 
 const REALM = 'Bearer realm="gatehouse"'

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { sendError } from '../plugins/errors.js'
 import gatehouseApp from './app.js'
 import type { GatehouseConfig } from './config.js'
 import { loggerOptions } from './logger.js'
@@ -20,7 +21,9 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // A password sent as a number must be refused, not turned into a string.
-    ajv: { customOptions: { coerceTypes: false } }
+    ajv: { customOptions: { coerceTypes: false } },
+    // Errors the router raises before any route runs get the contract's shape too.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, error)
   })
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
   await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config })

@@ -12,6 +12,8 @@ export interface RevocationPage {
 }
 
 const PAGE_SIZE = 1000
+// Revocations outlive their access tokens by this much, covering verifiers' clock tolerance.
+const EXPIRY_MARGIN_MS = 60_000
 
 /** Parses a feed cursor: the decimal sequence number of the last revocation seen. */
 export function parseCursor (cursor: string | undefined): number | null {
@@ -30,13 +32,11 @@ export async function revocationsSince (db: Db, since: number, now = Date.now())
     .execute()
   const last = rows.at(-1)
   return {
-    sessions: rows.filter(r => Number(r.expires_at) > now).map(r => ({ sid: r.session_id, exp: Math.ceil(Number(r.expires_at) / 1000) })),
+    // Kept a margin past their expiry: verifiers accept tokens a few seconds late.
+    sessions: rows.filter(r => Number(r.expires_at) + EXPIRY_MARGIN_MS > now).map(r => ({ sid: r.session_id, exp: Math.ceil(Number(r.expires_at) / 1000) })),
     cursor: String(last ? last.seq : since)
   }
 }
-
-// Entries outlive their access tokens by this much, covering the verifier's clock tolerance.
-const EXPIRY_MARGIN_MS = 60_000
 
 /**
  * The revoked sessions whose access tokens may still be presented, held in

@@ -155,7 +155,7 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
   })
 
   if (outcome instanceof RefreshRefused) throw outcome
-  if (!outcome.replayed) await sleep(ROTATION_SETTLE_MS - (Date.now() - now))
+  if (!outcome.replayed) await sleep(Math.max(0, ROTATION_SETTLE_MS - (Date.now() - now)))
   return outcome
 }
 

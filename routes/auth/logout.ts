@@ -25,6 +25,8 @@ const logout: FastifyPluginAsyncTypebox = async (app) => {
 
     const expiresAt = Date.now() + rules.accessTokenTtl * 1000
     for (const id of revoked) app.revocations.add(id, expiresAt)
+    // The caller's session is revoked now even if another instance got there first: refuse it here at once, not at the next sync.
+    if (scope !== 'others') app.revocations.add(sid, expiresAt)
     await app.audit(request, { type: 'logout', userId, sessionId: sid, reason: `scope=${scope}; revoked ${revoked.length}` })
     return reply.code(204).send(null)
   })

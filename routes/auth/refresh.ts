@@ -27,9 +27,9 @@ const refresh: FastifyPluginAsyncTypebox = async (app) => {
     try {
       rotation = await rotateRefreshToken(app.store.db, app.sessionRules, app.refreshKey, presented, presentedAt)
     } catch (err) {
-      if (err instanceof RefreshRefused && err.reason === 'reuse' && err.sessionId) {
+      if (err instanceof RefreshRefused && err.reason === 'reuse' && err.sessionId !== undefined && err.userId !== undefined) {
         app.revocations.add(err.sessionId, Date.now() + config.accessTokenTtl * 1000)
-        await app.audit(request, { type: 'refresh_reuse_detected', userId: err.userId ?? null, sessionId: err.sessionId, reason: 'spent refresh token presented again' })
+        await app.audit(request, { type: 'refresh_reuse_detected', userId: err.userId, sessionId: err.sessionId, reason: 'spent refresh token presented again' })
       }
       throw err
     }

@@ -1,0 +1,346 @@
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { test } from 'tap'
+import { ROTATION_SETTLE_MS } from '../../../src/sessions.js'
+import { build } from '../../helpers/build.js'
+
+const EMAIL = 'ada@example.com'
+const PASSWORD = 'correct horse battery'
+
+interface TokenReplyBody {
+  access_token: string
+  token_type: string
+  expires_in: number
+  expires_at: number
+  refresh_token: string
+  user: { id: string, email: string, roles: string[], created_at: string }
+}
+
+async function signup (app: FastifyInstance, email = EMAIL, password = PASSWORD) {
+  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
+  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
+}
+
+async function login (app: FastifyInstance, email = EMAIL, password = PASSWORD): Promise<TokenReplyBody> {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+function refresh (app: FastifyInstance, refreshToken: unknown) {
+  return app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
+}
+
+/** Refreshes and fails the test setup unless it succeeded. */
+async function rotate (app: FastifyInstance, refreshToken: string): Promise<TokenReplyBody> {
+  const res = await refresh(app, refreshToken)
+  if (res.statusCode !== 200) throw new Error(`refresh failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+function me (app: FastifyInstance, accessToken: string) {
+  return app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } })
+}
+
+function claims (accessToken: string): { sid: string, sub: string, jti: string } {
+  return JSON.parse(Buffer.from(String(accessToken.split('.')[1]), 'base64url').toString('utf8'))
+}
+
+async function sessionRow (app: FastifyInstance, sid: string) {
+  return app.store.db.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirstOrThrow()
+}
+
+test('refresh answers 200 with a token reply of the same shape as login, not cacheable', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  const before = Math.floor(Date.now() / 1000)
+  const res = await refresh(app, first.refresh_token)
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^application\/json/)
+  t.equal(res.headers['cache-control'], 'no-store')
+  const body = res.json()
+  t.same(Object.keys(body).sort(), ['access_token', 'expires_at', 'expires_in', 'refresh_token', 'token_type', 'user'])
+  t.equal(body.token_type, 'Bearer')
+  t.equal(body.expires_in, 900)
+  t.ok(body.expires_at >= before + 900 && body.expires_at <= Math.floor(Date.now() / 1000) + 900, 'expires_at is now + expires_in')
+  t.same(body.user, first.user)
+  t.match(body.refresh_token, /^[A-Za-z0-9_-]{43,}$/)
+})
+
+test('the refreshed access token carries the same session id and a different refresh token', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  const second = await rotate(app, first.refresh_token)
+  t.equal(claims(second.access_token).sid, claims(first.access_token).sid)
+  t.equal(claims(second.access_token).sub, first.user.id)
+  t.not(claims(second.access_token).jti, claims(first.access_token).jti)
+  t.not(second.refresh_token, first.refresh_token)
+  t.equal((await me(app, second.access_token)).statusCode, 200)
+})
+
+test('the access token issued before a refresh keeps working', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  await rotate(app, first.refresh_token)
+  const res = await me(app, first.access_token)
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().user.email, EMAIL)
+})
+
+test('rotated refresh tokens are stored only as hashes', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  const second = await rotate(app, first.refresh_token)
+  const third = await rotate(app, second.refresh_token)
+  const tokens = [first.refresh_token, second.refresh_token, third.refresh_token]
+  const rows = [
+    ...await app.store.db.selectFrom('refresh_tokens').selectAll().execute(),
+    ...await app.store.db.selectFrom('sessions').selectAll().execute()
+  ]
+  t.equal(rows.length, 4, 'three refresh tokens and one session')
+  for (const row of rows) {
+    for (const value of Object.values(row)) {
+      for (const token of tokens) {
+        t.not(value, token)
+        if (typeof value === 'string') t.notOk(value.includes(token), 'no column contains a token')
+      }
+    }
+  }
+})
+
+test('an unknown refresh token is refused with 401 invalid_grant', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  await login(app)
+  const res = await refresh(app, 'A'.repeat(43))
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.notOk(res.headers['www-authenticate'], 'not a bearer-token failure')
+})
+
+test('an empty refresh token is refused with 401 invalid_grant', async (t) => {
+  const app = await build(t)
+  const res = await refresh(app, '')
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+})
+
+test('a 500-character refresh token is refused with 401 invalid_grant', async (t) => {
+  const app = await build(t)
+  const res = await refresh(app, 'x'.repeat(500))
+  t.equal(res.statusCode, 401)
+  t.same(Object.keys(res.json()).sort(), ['code', 'error', 'message', 'statusCode'])
+  t.equal(res.json().code, 'invalid_grant')
+})
+
+test('a refresh token that is not a string is refused with 400 invalid_request', async (t) => {
+  const app = await build(t)
+  for (const value of [42, null, true, ['token'], { token: 'x' }]) {
+    const res = await refresh(app, value)
+    t.equal(res.statusCode, 400, JSON.stringify(value))
+    t.equal(res.json().code, 'invalid_request')
+  }
+  const missing = await app.inject({ method: 'POST', url: '/auth/refresh', payload: {} })
+  t.equal(missing.statusCode, 400)
+  t.equal(missing.json().code, 'invalid_request')
+})
+
+test('presenting a spent refresh token revokes the whole session at once', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+
+  const replay = await refresh(app, a.refresh_token)
+  t.equal(replay.statusCode, 401)
+  t.equal(replay.json().code, 'invalid_grant')
+
+  const newest = await refresh(app, b.refresh_token)
+  t.equal(newest.statusCode, 401, 'the newest refresh token dies with the session')
+  t.equal(newest.json().code, 'invalid_grant')
+  const access = await me(app, b.access_token)
+  t.equal(access.statusCode, 401, 'the newest access token is refused before it expires')
+  t.equal(access.json().code, 'invalid_token')
+  t.equal((await me(app, a.access_token)).statusCode, 401, 'so is the first one')
+
+  const sid = claims(a.access_token).sid
+  t.equal((await sessionRow(app, sid)).revoked_reason, 'refresh_token_reuse')
+  const audit = await app.store.db.selectFrom('audit_events').selectAll().where('type', '=', 'refresh_reuse_detected').execute()
+  t.equal(audit.length, 1)
+  t.equal(audit[0]?.session_id, sid)
+  t.equal(audit[0]?.user_id, a.user.id)
+})
+
+test('reuse in one session leaves the user\'s other sessions alone', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const other = await login(app)
+  const a = await login(app)
+  await rotate(app, a.refresh_token)
+  t.equal((await refresh(app, a.refresh_token)).statusCode, 401)
+  t.equal((await me(app, other.access_token)).statusCode, 200)
+  t.equal((await refresh(app, other.refresh_token)).statusCode, 200)
+})
+
+test('ten concurrent refreshes of one token over HTTP: exactly one wins and the session survives', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const url = `http://127.0.0.1:${port}/auth/refresh`
+
+  const replies = await Promise.all(Array.from({ length: 10 }, async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: first.refresh_token })
+    })
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
+  }))
+
+  const winners = replies.filter(r => r.status === 200)
+  const losers = replies.filter(r => r.status !== 200)
+  t.equal(winners.length, 1, 'one 200')
+  t.equal(losers.length, 9, 'nine refused')
+  for (const loser of losers) {
+    t.equal(loser.status, 401)
+    t.equal(loser.body.code, 'invalid_grant')
+  }
+
+  const winner = winners[0]?.body as unknown as TokenReplyBody
+  t.equal((await me(app, winner.access_token)).statusCode, 200, 'the winner\'s access token works')
+  t.equal((await me(app, first.access_token)).statusCode, 200, 'the session was not revoked')
+  t.equal((await refresh(app, winner.refresh_token)).statusCode, 200, 'the winner\'s refresh token works')
+})
+
+test('with a reuse interval, replaying the parent returns the same child and a new working access token', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  const countBefore = (await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()).length
+
+  const replay = await refresh(app, a.refresh_token)
+  t.equal(replay.statusCode, 200)
+  t.equal(replay.headers['cache-control'], 'no-store')
+  const again = replay.json() as TokenReplyBody
+  t.equal(again.refresh_token, b.refresh_token, 'the same child refresh token')
+  t.not(again.access_token, b.access_token, 'a fresh access token')
+  t.equal(claims(again.access_token).sid, claims(b.access_token).sid)
+  t.equal((await me(app, again.access_token)).statusCode, 200)
+  const countAfter = (await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()).length
+  t.equal(countAfter, countBefore, 'no new refresh token was minted')
+
+  t.equal((await refresh(app, b.refresh_token)).statusCode, 200, 'the child still rotates')
+})
+
+test('with a reuse interval, replaying the grandparent is reuse and revokes the session', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  const c = await rotate(app, b.refresh_token)
+
+  const res = await refresh(app, a.refresh_token)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.equal((await refresh(app, c.refresh_token)).statusCode, 401, 'the newest refresh token is dead')
+  t.equal((await me(app, c.access_token)).statusCode, 401, 'the newest access token is dead')
+  t.equal((await sessionRow(app, claims(a.access_token).sid)).revoked_reason, 'refresh_token_reuse')
+})
+
+test('replaying the parent after the reuse interval is reuse and revokes the session', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '1' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  await sleep(1100)
+
+  const res = await refresh(app, a.refresh_token)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.equal((await refresh(app, b.refresh_token)).statusCode, 401)
+  t.equal((await me(app, b.access_token)).statusCode, 401)
+})
+
+test('replaying the parent of a logged-out session inside the reuse interval is still refused', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${b.access_token}` } })
+  t.equal(logout.statusCode, 204)
+
+  const res = await refresh(app, a.refresh_token)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.equal((await refresh(app, b.refresh_token)).statusCode, 401)
+})
+
+test('after reuse revoked a session, replaying the newest parent inside the interval is still refused', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  const c = await rotate(app, b.refresh_token)
+  t.equal((await refresh(app, a.refresh_token)).statusCode, 401, 'grandparent replay revokes')
+
+  // b is c's immediate parent and was spent well inside the interval.
+  const res = await refresh(app, b.refresh_token)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.equal((await refresh(app, c.refresh_token)).statusCode, 401)
+})
+
+test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t) => {
+  const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
+  await signup(app)
+  const a = await login(app)
+  const b = await rotate(app, a.refresh_token)
+  await sleep(1100)
+  const res = await refresh(app, b.refresh_token)
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+})
+
+test('a session ends SESSION_MAX_AGE after login even while refreshes keep it from idling', async (t) => {
+  const app = await build(t, { ACCESS_TOKEN_TTL: '1', REFRESH_TOKEN_TTL: '1', SESSION_MAX_AGE: '2' })
+  await signup(app)
+  const loggedInAt = Date.now()
+  let token = (await login(app)).refresh_token
+  const successes: number[] = []
+  let res
+  for (;;) {
+    await sleep(400)
+    res = await refresh(app, token)
+    if (res.statusCode !== 200) break
+    successes.push(Date.now())
+    token = res.json().refresh_token
+    if (Date.now() - loggedInAt > 5000) break
+  }
+  const refusedAt = Date.now()
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+  t.ok(successes.some(at => at - loggedInAt > 1000), 'refreshes succeeded after the first idle limit had passed')
+  t.ok(refusedAt - loggedInAt >= 2000, 'refused only once the absolute limit passed')
+  t.ok(refusedAt - loggedInAt < 3500, 'and soon after it')
+})
+
+test('a refresh racing with the deletion of its user is refused with invalid_grant', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  const pending = refresh(app, first.refresh_token)
+  // The rotation is done within milliseconds; its reply is then held ROTATION_SETTLE_MS.
+  await sleep(ROTATION_SETTLE_MS / 2)
+  await app.store.db.deleteFrom('users').where('email', '=', EMAIL).execute()
+  const res = await pending
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+})

@@ -1,0 +1,187 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { test } from 'tap'
+import { build } from '../../helpers/build.js'
+
+const ADA = 'ada@example.com'
+const BOB = 'bob@example.com'
+const PASSWORD = 'correct horse battery'
+
+interface Pair { access_token: string, refresh_token: string }
+
+interface SessionEntry {
+  id: string
+  created_at: string
+  last_used_at: string
+  user_agent: string | null
+  ip: string | null
+  current: boolean
+}
+
+async function signup (app: FastifyInstance, email: string) {
+  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password: PASSWORD } })
+  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
+}
+
+async function login (app: FastifyInstance, email: string, userAgent = 'test-agent/1.0'): Promise<Pair> {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD }, headers: { 'user-agent': userAgent } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+function sid (pair: Pair): string {
+  return JSON.parse(Buffer.from(String(pair.access_token.split('.')[1]), 'base64url').toString('utf8')).sid
+}
+
+function bearer (pair: Pair) {
+  return { authorization: `Bearer ${pair.access_token}` }
+}
+
+async function list (app: FastifyInstance, pair: Pair): Promise<SessionEntry[]> {
+  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair) })
+  if (res.statusCode !== 200) throw new Error(`list failed: ${res.statusCode} ${res.body}`)
+  return res.json().sessions
+}
+
+function remove (app: FastifyInstance, pair: Pair, id: string) {
+  return app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(pair) })
+}
+
+async function works (app: FastifyInstance, pair: Pair) {
+  const me = await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(pair) })
+  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
+  return { access: me.statusCode === 200, refresh: refreshed.statusCode === 200 }
+}
+
+test('the session list holds only the caller\'s live sessions, with exactly one current', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  await signup(app, BOB)
+  const first = await login(app, ADA, 'agent-one')
+  const second = await login(app, ADA, 'agent-two')
+  const third = await login(app, ADA, 'agent-three')
+  await login(app, BOB)
+  t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(third) })).statusCode, 204)
+
+  const before = Date.now()
+  const sessions = await list(app, second)
+  t.equal(sessions.length, 2, 'the revoked session and Bob\'s are not listed')
+  t.same(sessions.map(s => s.id).sort(), [sid(first), sid(second)].sort())
+  const current = sessions.filter(s => s.current)
+  t.equal(current.length, 1)
+  t.equal(current[0]?.id, sid(second))
+  for (const session of sessions) {
+    t.same(Object.keys(session).sort(), ['created_at', 'current', 'id', 'ip', 'last_used_at', 'user_agent'])
+    t.equal(new Date(session.created_at).toISOString(), session.created_at, 'created_at is ISO 8601')
+    t.equal(new Date(session.last_used_at).toISOString(), session.last_used_at, 'last_used_at is ISO 8601')
+    t.ok(Date.parse(session.created_at) <= before)
+    t.equal(session.ip, '127.0.0.1')
+  }
+  t.same(Object.fromEntries(sessions.map(s => [s.id, s.user_agent])), { [sid(first)]: 'agent-one', [sid(second)]: 'agent-two' })
+})
+
+test('listed sessions carry no token or hash', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const pair = await login(app, ADA)
+  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair) })
+  t.notOk(res.body.includes(pair.refresh_token))
+  const hashes = await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()
+  for (const { token_hash: hash } of hashes) t.notOk(res.body.includes(hash))
+})
+
+test('a refresh moves the session\'s last_used_at', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const pair = await login(app, ADA)
+  const [created] = await list(app, pair)
+  await sleep(20)
+  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
+  const [used] = await list(app, refreshed.json())
+  t.equal(used?.created_at, created?.created_at)
+  t.ok(Date.parse(String(used?.last_used_at)) > Date.parse(String(created?.last_used_at)))
+})
+
+test('sessions past their idle limit are not listed', async (t) => {
+  const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
+  await signup(app, ADA)
+  const old = await login(app, ADA)
+  await sleep(1100)
+  const fresh = await login(app, ADA)
+  const sessions = await list(app, fresh)
+  t.same(sessions.map(s => s.id), [sid(fresh)])
+  t.not(sid(old), sid(fresh))
+})
+
+test('listing sessions without a token is 401', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'GET', url: '/auth/sessions' })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'missing_token')
+})
+
+test('deleting one of the caller\'s other sessions answers 204 and revokes it at once', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const caller = await login(app, ADA)
+  const other = await login(app, ADA)
+  const res = await remove(app, caller, sid(other))
+  t.equal(res.statusCode, 204)
+  t.equal(res.body, '')
+  t.same(await works(app, other), { access: false, refresh: false })
+  t.same((await list(app, caller)).map(s => s.id), [sid(caller)])
+  t.same(await works(app, caller), { access: true, refresh: true })
+})
+
+test('deleting the caller\'s own current session revokes it', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const caller = await login(app, ADA)
+  t.equal((await remove(app, caller, sid(caller))).statusCode, 204)
+  t.same(await works(app, caller), { access: false, refresh: false })
+})
+
+test('deleting another user\'s session is 404 not_found and that session keeps working', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  await signup(app, BOB)
+  const ada = await login(app, ADA)
+  const bob = await login(app, BOB)
+  const res = await remove(app, ada, sid(bob))
+  t.equal(res.statusCode, 404)
+  t.equal(res.json().code, 'not_found')
+  t.same(await works(app, bob), { access: true, refresh: true })
+})
+
+test('deleting an already revoked session is 404 not_found', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const caller = await login(app, ADA)
+  const other = await login(app, ADA)
+  t.equal((await remove(app, caller, sid(other))).statusCode, 204)
+  const again = await remove(app, caller, sid(other))
+  t.equal(again.statusCode, 404)
+  t.equal(again.json().code, 'not_found')
+})
+
+test('deleting a session with a nonsense id is 404 not_found', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const caller = await login(app, ADA)
+  for (const id of ['nope', '0', 'x'.repeat(64), 'x'.repeat(90), encodeURIComponent("' or 1=1 --"), '%E2%98%83']) {
+    const res = await remove(app, caller, id)
+    t.equal(res.statusCode, 404, id)
+    t.equal(res.json().code, 'not_found')
+  }
+  t.same(await works(app, caller), { access: true, refresh: true })
+})
+
+test('deleting a session without a token is 401', async (t) => {
+  const app = await build(t)
+  await signup(app, ADA)
+  const pair = await login(app, ADA)
+  const res = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid(pair)}` })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'missing_token')
+  t.same(await works(app, pair), { access: true, refresh: true })
+})
