@@ -1,5 +1,6 @@
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
+import { clientKey } from '../src/client-address.js'
 import { RateLimitedError } from '../src/errors.js'
 
 // Registered without a global limit: routes/auth/autohooks.ts applies it to /auth/*.
@@ -9,7 +10,7 @@ export default fp(async function rateLimitPlugin (app) {
     max: app.config.rateLimitMax,
     timeWindow: 60_000,
     // request.ip is the socket address unless TRUST_PROXY names the proxy it came through.
-    keyGenerator: (request) => request.ip,
+    keyGenerator: (request) => clientKey(request.ip),
     errorResponseBuilder: (_request, context) => new RateLimitedError(Math.ceil(context.ttl / 1000))
   })
 }, { name: 'rate-limit', dependencies: ['config'] })

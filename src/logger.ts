@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify'
+import type { LoggerOptions } from 'pino'
 
 // Anything that could carry a secret, wherever a serializer or a log call might put it.
 export const REDACTED_PATHS = [
@@ -16,10 +16,31 @@ export const REDACTED_PATHS = [
   'privateKey', '*.privateKey'
 ]
 
-export function loggerOptions (level: string, pretty: boolean): NonNullable<FastifyServerOptions['loggerInstance']> | FastifyServerOptions['logger'] {
+interface LoggedRequest {
+  method: string
+  url: string
+  host?: string
+  ip?: string
+  socket?: { remotePort?: number }
+}
+
+/** Fastify's request log fields, but the query string is never logged: a client may put a token there. */
+export function serializeRequest (request: LoggedRequest) {
+  const queryAt = request.url.indexOf('?')
+  return {
+    method: request.method,
+    url: queryAt === -1 ? request.url : `${request.url.slice(0, queryAt)}?[redacted]`,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort
+  }
+}
+
+export function loggerOptions (level: string, pretty: boolean): LoggerOptions {
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
 }

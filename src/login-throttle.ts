@@ -1,16 +1,22 @@
 export interface LoginThrottle {
-  /** Seconds until the pair may try again, or 0 when it may try now. */
-  retryAfter (email: string, ip: string, now?: number): number
-  recordFailure (email: string, ip: string, now?: number): void
+  /**
+   * Counts an attempt for the pair before its password is checked, so
+   * concurrent guesses cannot all slip under the limit. Returns the seconds
+   * until the pair may try again (the attempt is then not counted), or 0.
+   */
+  reserve (email: string, ip: string, now?: number): number
+  /** Uncounts a reserved attempt that ended without a password verdict (e.g. 503). */
+  release (email: string, ip: string, now?: number): void
+  /** A correct password: the pair starts afresh. */
   recordSuccess (email: string, ip: string): void
 }
 
-interface Window { failures: number, startedAt: number }
+interface Window { attempts: number, startedAt: number }
 
 /**
  * Counts failed logins per (email, client address) in fixed windows that
  * start at the first failure. Held in memory; bounded by pruning expired
- * windows and, past `maxEntries`, the oldest ones.
+ * windows and, past `maxEntries`, the oldest windows that block nobody.
  */
 export function createLoginThrottle (options: { maxAttempts: number, windowSeconds: number, maxEntries?: number }): LoginThrottle {
   const windowMs = options.windowSeconds * 1000
@@ -28,26 +34,36 @@ export function createLoginThrottle (options: { maxAttempts: number, windowSecon
   }
 
   function prune (now: number) {
+    // Insertion order is start order, so expired windows come first.
     for (const [key, entry] of windows) {
-      if (now - entry.startedAt >= windowMs || windows.size > maxEntries) windows.delete(key)
-      else break // insertion order is start order, so the rest are newer
+      if (now - entry.startedAt < windowMs) break
+      windows.delete(key)
+    }
+    if (windows.size < maxEntries) return
+    // A flood of new pairs must not evict a window that is blocking a guesser.
+    for (const [key, entry] of windows) {
+      if (windows.size < maxEntries) break
+      if (entry.attempts < options.maxAttempts) windows.delete(key)
     }
   }
 
   return {
-    retryAfter (email, ip, now = Date.now()) {
-      const entry = current(keyOf(email, ip), now)
-      if (!entry || entry.failures < options.maxAttempts) return 0
-      return Math.max(1, Math.ceil((entry.startedAt + windowMs - now) / 1000))
-    },
-    recordFailure (email, ip, now = Date.now()) {
+    reserve (email, ip, now = Date.now()) {
       const key = keyOf(email, ip)
       const entry = current(key, now)
-      if (entry) entry.failures++
+      if (entry && entry.attempts >= options.maxAttempts) {
+        return Math.max(1, Math.ceil((entry.startedAt + windowMs - now) / 1000))
+      }
+      if (entry) entry.attempts++
       else {
         prune(now)
-        windows.set(key, { failures: 1, startedAt: now })
+        windows.set(key, { attempts: 1, startedAt: now })
       }
+      return 0
+    },
+    release (email, ip, now = Date.now()) {
+      const entry = current(keyOf(email, ip), now)
+      if (entry) entry.attempts = Math.max(0, entry.attempts - 1)
     },
     recordSuccess (email, ip) {
       windows.delete(keyOf(email, ip))

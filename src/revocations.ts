@@ -22,6 +22,12 @@ export function parseCursor (cursor: string | undefined): number | null {
   return Number(cursor)
 }
 
+/** The newest revocation's sequence number, 0 when there is none. */
+export async function latestRevocation (db: Db): Promise<number> {
+  const row = await db.selectFrom('revocations').select(({ fn }) => fn.max('seq').as('seq')).executeTakeFirst()
+  return Number(row?.seq ?? 0)
+}
+
 /** Revocations after `since` whose access tokens may still be unexpired, oldest first. */
 export async function revocationsSince (db: Db, since: number, now = Date.now()): Promise<RevocationPage> {
   const rows = await db.selectFrom('revocations')

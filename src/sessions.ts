@@ -76,6 +76,8 @@ export interface Rotation {
   userId: string
   roles: string[]
   refreshToken: string
+  /** Unix milliseconds at which the session ends whatever happens. */
+  endsAt: number
   /** True when this answered a replay of the parent within the reuse interval (no new token was minted). */
   replayed: boolean
 }
@@ -133,7 +135,7 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
           .set({ last_used_at: now, idle_expires_at: Math.min(now + rules.refreshTokenTtl * 1000, Number(row.absolute_expires_at)) })
           .where('id', '=', sessionId)
           .execute()
-        return { sessionId, userId: row.user_id, roles, refreshToken: child, replayed: false }
+        return { sessionId, userId: row.user_id, roles, refreshToken: child, endsAt: Number(row.absolute_expires_at), replayed: false }
       }
     }
 
@@ -145,7 +147,7 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
       const childRow = await trx.selectFrom('refresh_tokens').select('spent_at')
         .where('token_hash', '=', refreshTokenHash(child)).executeTakeFirst()
       if (childRow && childRow.spent_at === null) {
-        return { sessionId, userId: row.user_id, roles, refreshToken: child, replayed: true }
+        return { sessionId, userId: row.user_id, roles, refreshToken: child, endsAt: Number(row.absolute_expires_at), replayed: true }
       }
     }
     if (presentedAt < spentAt + ROTATION_SETTLE_MS) return new RefreshRefused('lost_race', sessionId, row.user_id)

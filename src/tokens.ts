@@ -35,11 +35,16 @@ export interface AccessTokenSubject {
   userId: string
   sessionId: string
   roles: string[]
+  /** Unix milliseconds at which the session ends: no token of it outlives that. */
+  sessionEndsAt?: number
 }
 
 export interface IssuedAccessToken {
   token: string
+  /** Unix seconds. */
   expiresAt: number
+  /** Seconds from issue to expiry. */
+  expiresIn: number
 }
 
 export interface AccessTokenIssuer {
@@ -55,7 +60,7 @@ export function createAccessTokenIssuer (keys: SigningKeys, options: { issuer: s
   return {
     issue (subject, now = Date.now()) {
       const iat = Math.floor(now / 1000)
-      const exp = iat + options.ttl
+      const exp = Math.min(iat + options.ttl, subject.sessionEndsAt === undefined ? Infinity : Math.floor(subject.sessionEndsAt / 1000))
       const claims: AccessTokenClaims = {
         iss: options.issuer,
         aud: options.audience,
@@ -66,7 +71,7 @@ export function createAccessTokenIssuer (keys: SigningKeys, options: { issuer: s
         sid: subject.sessionId,
         roles: subject.roles
       }
-      return { token: sign(claims), expiresAt: exp }
+      return { token: sign(claims), expiresAt: exp, expiresIn: exp - iat }
     }
   }
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -87,4 +88,15 @@ t.test('without DATABASE_URL the store is ./data/gatehouse.db under the working 
   t.equal((await call(server, 'POST', '/auth/signup', { body: { email, password } })).status, 201)
   t.same(await server.stop('SIGTERM'), { code: 0, signal: null })
   t.ok(existsSync(join(cwd, 'data', 'gatehouse.db')), 'the default database file exists')
+})
+
+t.test('a port already in use stops the start with exit code 1 and a logged reason', async t => {
+  const occupant = createServer()
+  await new Promise<void>(resolve => occupant.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => occupant.close(resolve)))
+  const { port } = occupant.address() as AddressInfo
+
+  const result = await runToExit(t, serverJs, { ...PROCESS_ENV, DATABASE_URL: 'sqlite::memory:', PORT: String(port) })
+  t.same({ code: result.code, signal: result.signal }, { code: 1, signal: null })
+  t.match(result.stdout, /"level":50,.*"code":"EADDRINUSE".*"msg":"could not listen"/, 'the failure is logged as an error with its cause')
 })

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { clientKey } from '../../src/client-address.js'
 import { checkCredentials, CredentialsRefused } from '../../src/credentials.js'
 import { RateLimitedError } from '../../src/errors.js'
 import { Credentials, errorReplies, TokenReply } from '../../src/schemas.js'
@@ -6,7 +7,7 @@ import { openSession } from '../../src/sessions.js'
 import { normalizeEmail, publicUser } from '../../src/users.js'
 
 const login: FastifyPluginAsyncTypebox = async (app) => {
-  const { config, loginThrottle } = app
+  const { loginThrottle } = app
 
   app.post('/login', {
     schema: {
@@ -18,7 +19,8 @@ const login: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { email, password } = request.body
     const throttleKey = normalizeEmail(email) ?? email.trim().toLowerCase()
-    const retryAfter = loginThrottle.retryAfter(throttleKey, request.ip)
+    const client = clientKey(request.ip)
+    const retryAfter = loginThrottle.reserve(throttleKey, client)
     if (retryAfter > 0) {
       reply.header('retry-after', String(retryAfter))
       throw new RateLimitedError(retryAfter)
@@ -28,13 +30,14 @@ const login: FastifyPluginAsyncTypebox = async (app) => {
     try {
       user = await checkCredentials(app.store.db, app.passwords, email, password)
     } catch (err) {
-      if (err instanceof CredentialsRefused) {
-        loginThrottle.recordFailure(throttleKey, request.ip)
-        await app.audit(request, { type: 'login_failed', userId: err.userId, sessionId: null, reason: err.userId ? 'wrong password' : 'unknown email' })
+      if (!(err instanceof CredentialsRefused)) {
+        loginThrottle.release(throttleKey, client)
+        throw err
       }
+      await app.audit(request, { type: 'login_failed', userId: err.userId, sessionId: null, reason: err.userId ? 'wrong password' : 'unknown email' })
       throw err
     }
-    loginThrottle.recordSuccess(throttleKey, request.ip)
+    loginThrottle.recordSuccess(throttleKey, client)
 
     const session = await openSession(app.store.db, app.sessionRules, user.id, {
       ip: request.ip,
@@ -43,11 +46,10 @@ const login: FastifyPluginAsyncTypebox = async (app) => {
     const access = app.accessTokens.issue({ userId: user.id, sessionId: session.sessionId, roles: user.roles })
     await app.audit(request, { type: 'login_succeeded', userId: user.id, sessionId: session.sessionId, reason: null })
 
-    reply.header('cache-control', 'no-store')
     return {
       access_token: access.token,
       token_type: 'Bearer' as const,
-      expires_in: config.accessTokenTtl,
+      expires_in: access.expiresIn,
       expires_at: access.expiresAt,
       refresh_token: session.refreshToken,
       user: publicUser(user)

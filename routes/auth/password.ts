@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { clientKey } from '../../src/client-address.js'
 import { InvalidCredentialsError, InvalidPasswordError, InvalidTokenError, RateLimitedError } from '../../src/errors.js'
 import { acceptablePassword } from '../../src/passwords.js'
 import { bearerSecurity, errorReplies } from '../../src/schemas.js'
@@ -21,20 +22,25 @@ const password: FastifyPluginAsyncTypebox = async (app) => {
     const user = await findUserById(app.store.db, userId)
     if (!user) throw new InvalidTokenError()
 
+    const newPassword = acceptablePassword(request.body.new_password)
+    if (newPassword === null) throw new InvalidPasswordError()
     // A stolen access token must not become a way to guess the password.
-    const retryAfter = app.loginThrottle.retryAfter(user.email, request.ip)
+    const client = clientKey(request.ip)
+    const retryAfter = app.loginThrottle.reserve(user.email, client)
     if (retryAfter > 0) {
       reply.header('retry-after', String(retryAfter))
       throw new RateLimitedError(retryAfter)
     }
-    const newPassword = acceptablePassword(request.body.new_password)
-    if (newPassword === null) throw new InvalidPasswordError()
     const current = acceptablePassword(request.body.current_password)
-    const { ok } = current === null ? { ok: false } : await app.passwords.verify(user.passwordHash, current)
-    if (!ok) {
-      app.loginThrottle.recordFailure(user.email, request.ip)
-      throw new InvalidCredentialsError()
+    let ok: boolean
+    try {
+      ok = current !== null && (await app.passwords.verify(user.passwordHash, current)).ok
+    } catch (err) {
+      app.loginThrottle.release(user.email, client)
+      throw err
     }
+    if (!ok) throw new InvalidCredentialsError()
+    app.loginThrottle.recordSuccess(user.email, client)
 
     await updatePasswordHash(app.store.db, userId, await app.passwords.hash(newPassword))
     const revoked = await revokeUserSessions(app.store.db, app.sessionRules, userId, 'password_changed', sid)

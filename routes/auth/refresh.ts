@@ -17,9 +17,10 @@ const refresh: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Object({ refresh_token: Type.String() }),
       response: { 200: TokenReply, ...errorReplies(400, 401, 413, 415, 429) }
     }
-  }, async (request, reply) => {
-    // When the request arrived: a token spent after that was lost to a concurrent refresh, not replayed.
-    const presentedAt = Math.floor(Date.now() - reply.elapsedTime)
+  }, async (request) => {
+    // When the whole request was in: a token spent after that was lost to a concurrent refresh, not replayed.
+    // (Not when its headers came: a client could hold its body back past someone else's rotation.)
+    const presentedAt = Date.now()
     const presented = request.body.refresh_token
     if (presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) throw new RefreshRefused('unknown')
 
@@ -35,15 +36,15 @@ const refresh: FastifyPluginAsyncTypebox = async (app) => {
     }
 
     const user = await findUserById(app.store.db, rotation.userId)
-    if (!user) throw new RefreshRefused('unknown')
-    const access = app.accessTokens.issue({ userId: user.id, sessionId: rotation.sessionId, roles: rotation.roles })
+    // The session may have been revoked while the rotation's reply was held.
+    if (!user || app.revocations.has(rotation.sessionId)) throw new RefreshRefused('revoked')
+    const access = app.accessTokens.issue({ userId: user.id, sessionId: rotation.sessionId, roles: rotation.roles, sessionEndsAt: rotation.endsAt })
     await app.audit(request, { type: 'token_refreshed', userId: user.id, sessionId: rotation.sessionId, reason: rotation.replayed ? 'parent replayed within the reuse interval' : null })
 
-    reply.header('cache-control', 'no-store')
     return {
       access_token: access.token,
       token_type: 'Bearer' as const,
-      expires_in: config.accessTokenTtl,
+      expires_in: access.expiresIn,
       expires_at: access.expiresAt,
       refresh_token: rotation.refreshToken,
       user: publicUser(user)

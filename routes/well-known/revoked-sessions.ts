@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InvalidRequestError } from '../../src/errors.js'
-import { parseCursor, revocationsSince } from '../../src/revocations.js'
+import { latestRevocation, parseCursor, revocationsSince } from '../../src/revocations.js'
 import { errorReplies } from '../../src/schemas.js'
 
 export const prefixOverride = '/.well-known'
@@ -22,7 +22,8 @@ const revokedSessions: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const since = parseCursor(request.query.since)
-    if (since === null) throw new InvalidRequestError('The cursor is not one this server issued')
+    // A cursor past the newest revocation was not issued here; following it would miss revocations silently.
+    if (since === null || since > await latestRevocation(app.store.db)) throw new InvalidRequestError('The cursor is not one this server issued')
     reply.header('cache-control', 'no-store')
     return revocationsSince(app.store.db, since)
   })

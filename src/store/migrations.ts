@@ -88,6 +88,6 @@ export async function migrateToLatest (db: Kysely<unknown>): Promise<void> {
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find(r => r.status === 'Error')?.migrationName
-    throw new Error(`store migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(`store migration${failed === undefined ? 's' : ` ${failed}`} failed: ${(error as Error).message}`)
   }
 }

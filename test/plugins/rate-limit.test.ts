@@ -81,3 +81,10 @@ test('the default limit allows ordinary use', async (t) => {
   const app = await build(t)
   for (let i = 0; i < 20; i++) t.not((await app.inject({ url: '/auth/me' })).statusCode, 429)
 })
+
+test('IPv6 clients are limited per /64, not per address', async (t) => {
+  const app = await build(t, { RATE_LIMIT_MAX: '3' })
+  for (const host of ['1', '2', '3']) t.equal((await login(app, { remoteAddress: `2001:db8:0:1::${host}` })).statusCode, 401)
+  assertRateLimited(t, await login(app, { remoteAddress: '2001:db8:0:1::ffff' }))
+  t.equal((await login(app, { remoteAddress: '2001:db8:0:2::1' })).statusCode, 401, 'another /64 has its own limit')
+})

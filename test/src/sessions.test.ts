@@ -66,7 +66,7 @@ test('rotation spends the token and mints its HMAC-derived child in the same ses
   const { sessionId, refreshToken } = await openSession(db, RULES, 'u1', CLIENT, T0)
   const at = T0 + 10_000
   const rotation = await rotateRefreshToken(db, RULES, key, refreshToken, at, at)
-  t.same(rotation, { sessionId, userId: 'u1', roles: ['user'], refreshToken: childRefreshToken(key, refreshToken), replayed: false })
+  t.same(rotation, { sessionId, userId: 'u1', roles: ['user'], refreshToken: childRefreshToken(key, refreshToken), endsAt: T0 + RULES.sessionMaxAge * 1000, replayed: false })
   const parent = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', refreshTokenHash(refreshToken)).executeTakeFirstOrThrow()
   t.equal(Number(parent.spent_at), at)
   const child = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', refreshTokenHash(rotation.refreshToken)).executeTakeFirstOrThrow()

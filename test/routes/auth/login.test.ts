@@ -377,19 +377,33 @@ test('a successful login before the limit resets the failure count', async (t) =
 test('a flood of logins beyond the argon2 queue gets 503 overloaded with Retry-After, never 500', async (t) => {
   const app = await build(t, { ARGON2_MEMORY_COST: '16384' })
   await signup(app)
-  const replies = await Promise.all(Array.from({ length: 120 }, () => login(app, EMAIL, PASSWORD)))
+  // Distinct emails: the per-pair throttle does not step in, only the argon2 queue does.
+  const replies = await Promise.all(Array.from({ length: 120 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD)))
   const statuses = new Set(replies.map(r => r.statusCode))
-  t.same([...statuses].sort(), [200, 503], 'some succeed, the rest are refused')
+  t.same([...statuses].sort(), [401, 503], 'some are checked, the rest are refused')
   const refused = replies.find(r => r.statusCode === 503)
   t.same(refused?.json(), { statusCode: 503, error: 'Service Unavailable', code: 'overloaded', message: refused?.json().message })
   t.equal(refused?.headers['retry-after'], '1')
   t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200, 'the server answers again once the flood is over')
 })
 
+test('concurrent logins for one email and address cannot exceed LOGIN_MAX_ATTEMPTS', async (t) => {
+  const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
+  await signup(app)
+  // Guesses in flight count before their verdict: thirty at once cannot all be checked.
+  const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => login(app, EMAIL, `wrong guess ${i}`)))
+  t.equal(replies.filter(r => r.statusCode === 401).length, 3)
+  t.equal(replies.filter(r => r.statusCode === 429).length, 27)
+  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 429, 'the right password is refused too, until the window ends')
+})
+
 test('refused overload logins do not count as failed attempts', async (t) => {
   const app = await build(t, { ARGON2_MEMORY_COST: '16384', LOGIN_MAX_ATTEMPTS: '3' })
   await signup(app)
-  const replies = await Promise.all(Array.from({ length: 120 }, () => login(app, EMAIL, PASSWORD)))
-  t.ok(replies.filter(r => r.statusCode === 503).length >= 3)
-  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200)
+  // Fill the argon2 queue with other emails, then three logins of ours arrive to find it full.
+  const flood = Array.from({ length: 40 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD))
+  const ours = Array.from({ length: 3 }, () => login(app, EMAIL, PASSWORD))
+  const replies = await Promise.all([...flood, ...ours])
+  t.same(replies.slice(40).map(r => r.statusCode), [503, 503, 503], 'ours were refused for overload')
+  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200, 'and were not counted against the pair')
 })

@@ -103,3 +103,11 @@ test('a token issued by another server with its own keys is refused', async (t) 
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
 })
+
+test('replies of /auth/* carry Cache-Control: no-store, errors included', async (t) => {
+  const app = await build(t)
+  const { accessToken } = await loggedIn(app)
+  t.equal((await me(app, `Bearer ${accessToken}`)).headers['cache-control'], 'no-store')
+  t.equal((await app.inject({ url: '/auth/sessions', headers: { authorization: `Bearer ${accessToken}` } })).headers['cache-control'], 'no-store')
+  t.equal((await me(app)).headers['cache-control'], 'no-store')
+})

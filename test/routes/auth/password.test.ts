@@ -173,3 +173,16 @@ test('a password change with the token of a deleted user is 401 invalid_token', 
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
 })
+
+test('a password change refused for overload is 503 and does not count as a failed attempt', async (t) => {
+  const app = await build(t, { ARGON2_MEMORY_COST: '16384', LOGIN_MAX_ATTEMPTS: '1' })
+  await signup(app)
+  const ada = await session(app)
+  // Other emails fill the argon2 queue; the change arrives to find it full.
+  const flood = Array.from({ length: 40 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD))
+  const [change] = await Promise.all([changePassword(app, ada.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD }), ...flood])
+  t.equal(change.statusCode, 503)
+  t.equal(change.json().code, 'overloaded')
+  const retry = await changePassword(app, ada.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })
+  t.equal(retry.statusCode, 204, 'the one allowed attempt was not used up by the overload')
+})

@@ -344,3 +344,33 @@ test('a refresh racing with the deletion of its user is refused with invalid_gra
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_grant')
 })
+
+test('a session revoked while its rotation is held gets no new access token', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  const first = await login(app)
+  const second = await login(app)
+  const pending = refresh(app, first.refresh_token)
+  await sleep(ROTATION_SETTLE_MS / 5)
+  const logout = await app.inject({ method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${second.access_token}` } })
+  t.equal(logout.statusCode, 204)
+  const res = await pending
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_grant')
+})
+
+test('no access token outlives its session: exp is capped at SESSION_MAX_AGE after login', async (t) => {
+  const app = await build(t, { ACCESS_TOKEN_TTL: '10', SESSION_MAX_AGE: '12' })
+  await signup(app)
+  const pair = await login(app)
+  const loginIat = JSON.parse(Buffer.from(pair.access_token.split('.')[1] ?? '', 'base64url').toString()).iat as number
+  await sleep(3000)
+  const res = await refresh(app, pair.refresh_token)
+  t.equal(res.statusCode, 200)
+  const body = res.json()
+  const { iat, exp } = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString()) as { iat: number, exp: number }
+  t.ok(exp <= loginIat + 12 + 1, `exp ${exp} is within the session (ends about ${loginIat + 12})`)
+  t.ok(exp < iat + 10, 'shorter than ACCESS_TOKEN_TTL')
+  t.equal(body.expires_in, exp - iat, 'expires_in matches the token')
+  t.equal(body.expires_at, exp)
+})

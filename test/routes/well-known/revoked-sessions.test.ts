@@ -129,3 +129,14 @@ test('the feed needs no credentials and ignores a bad bearer token', async (t) =
   const garbage = await app.inject({ method: 'GET', url: '/.well-known/revoked-sessions', headers: { authorization: 'Bearer not.a.token' } })
   t.equal(garbage.statusCode, 200)
 })
+
+test('a cursor past the newest revocation was not issued here: 400 invalid_request', async (t) => {
+  const app = await build(t)
+  await signup(app)
+  await logout(app, (await login(app)).access_token)
+  const { cursor } = await feed(app)
+  t.equal((await app.inject({ url: `/.well-known/revoked-sessions?since=${cursor}` })).statusCode, 200, 'the newest cursor is fine')
+  const ahead = await app.inject({ url: `/.well-known/revoked-sessions?since=${Number(cursor) + 1}` })
+  t.equal(ahead.statusCode, 400)
+  t.equal(ahead.json().code, 'invalid_request')
+})
