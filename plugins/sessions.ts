@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { recordAuditEvent, type AuditEvent } from '../src/audit.js'
 import { RevocationList } from '../src/revocations.js'
-import { loadRefreshKey, type SessionRules } from '../src/sessions.js'
+import { loadRefreshKey, pruneExpired, type SessionRules } from '../src/sessions.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +17,8 @@ declare module 'fastify' {
 
 // How often revocations made by other instances sharing the store are picked up.
 const REVOCATION_SYNC_MS = 1000
+// How often dead sessions and old revocations are deleted, so the store does not grow without end.
+const PRUNE_MS = 3600_000
 
 export default fp(async function sessionsPlugin (app) {
   const { config, store } = app
@@ -29,10 +31,17 @@ export default fp(async function sessionsPlugin (app) {
   app.decorate('refreshKey', await loadRefreshKey(store.db))
 
   const revocations = new RevocationList(store.db)
-  await revocations.sync()
   app.decorate('revocations', revocations)
+  let prunedAt = 0
+  async function maintain () {
+    await revocations.sync()
+    if (Date.now() - prunedAt < PRUNE_MS) return
+    prunedAt = Date.now()
+    app.log.debug({ pruned: await pruneExpired(store.db, app.sessionRules) }, 'pruned expired sessions')
+  }
+  await maintain()
   const timer = setInterval(() => {
-    revocations.sync().catch(err => app.log.warn({ err }, 'revocation sync failed'))
+    maintain().catch(err => app.log.warn({ err }, 'revocation sync failed'))
   }, REVOCATION_SYNC_MS)
   timer.unref()
   app.addHook('onClose', async () => { clearInterval(timer) })

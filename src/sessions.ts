@@ -224,3 +224,24 @@ export async function liveSessionOwner (db: Db, sessionId: string, now = Date.no
     .executeTakeFirst()
   return row?.user_id
 }
+
+/**
+ * Deletes what can no longer matter: sessions past both limits or revoked
+ * longer ago than any of their access tokens can live (their refresh tokens
+ * go with them, by cascade), and revocations the feed no longer lists. A token
+ * of a deleted session is refused as unknown, just as it was as revoked.
+ */
+export async function pruneExpired (db: Db, rules: SessionRules, now = Date.now(), marginMs = 60_000): Promise<{ sessions: number, revocations: number }> {
+  const tokenLife = rules.accessTokenTtl * 1000 + marginMs
+  return db.transaction().execute(async (trx) => {
+    const sessions = await trx.deleteFrom('sessions')
+      .where(eb => eb.or([
+        eb('idle_expires_at', '<=', now - tokenLife),
+        eb('absolute_expires_at', '<=', now - tokenLife),
+        eb('revoked_at', '<=', now - tokenLife)
+      ]))
+      .executeTakeFirst()
+    const revocations = await trx.deleteFrom('revocations').where('expires_at', '<=', now - marginMs).executeTakeFirst()
+    return { sessions: Number(sessions.numDeletedRows), revocations: Number(revocations.numDeletedRows) }
+  })
+}

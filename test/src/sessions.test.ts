@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { test } from 'tap'
 import { InvalidGrantError } from '../../src/errors.js'
 import {
-  childRefreshToken, listLiveSessions, liveSessionOwner, loadRefreshKey, openSession, RefreshRefused,
+  childRefreshToken, listLiveSessions, liveSessionOwner, loadRefreshKey, openSession, pruneExpired, RefreshRefused,
   revokeSession, revokeUserSessions, rotateRefreshToken, ROTATION_SETTLE_MS, type SessionRules
 } from '../../src/sessions.js'
 import { openStore, type Db } from '../../src/store/index.js'
@@ -359,4 +359,25 @@ test('random histories of logins, refreshes, replays, revocations and time agree
       await store.close()
     }
   }), { numRuns: 200 }))
+})
+
+test('pruning deletes dead sessions with their tokens and old revocations, and keeps everything that can still matter', async (t) => {
+  const { db } = await setup(t)
+  const tokenLife = RULES.accessTokenTtl * 1000 + 60_000
+  const live = await openSession(db, RULES, 'u1', CLIENT, T0)
+  await openSession(db, RULES, 'u1', CLIENT, T0 - RULES.refreshTokenTtl * 1000 - tokenLife) // idled out long ago
+  const revokedLongAgo = await openSession(db, RULES, 'u2', CLIENT, T0 - 1000)
+  await revokeSession(db, RULES, revokedLongAgo.sessionId, 'logout', T0 - tokenLife)
+  const revokedRecently = await openSession(db, RULES, 'u2', CLIENT, T0 - 1000)
+  await revokeSession(db, RULES, revokedRecently.sessionId, 'logout', T0 - 1000)
+
+  const pruned = await pruneExpired(db, RULES, T0)
+  t.same(pruned, { sessions: 2, revocations: 1 })
+  const sessions = (await db.selectFrom('sessions').select('id').execute()).map(r => r.id).sort()
+  t.same(sessions, [live.sessionId, revokedRecently.sessionId].sort(), 'the live and the recently revoked sessions stay')
+  const tokens = await db.selectFrom('refresh_tokens').select('session_id').execute()
+  t.same(new Set(tokens.map(r => r.session_id)), new Set([live.sessionId, revokedRecently.sessionId]), 'the dead sessions\' refresh tokens went with them')
+  const revocations = (await db.selectFrom('revocations').select('session_id').execute()).map(r => r.session_id)
+  t.same(revocations, [revokedRecently.sessionId], 'the feed keeps the revocation whose tokens may still be in use')
+  t.same(await pruneExpired(db, RULES, T0), { sessions: 0, revocations: 0 }, 'pruning again finds nothing')
 })
