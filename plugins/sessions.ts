@@ -30,7 +30,7 @@ export default fp(async function sessionsPlugin (app) {
   })
   app.decorate('refreshKey', await loadRefreshKey(store.db))
 
-  const revocations = new RevocationList(store.db)
+  const revocations = new RevocationList(store.db, config.accessTokenTtl * 1000)
   app.decorate('revocations', revocations)
   let prunedAt = 0
   async function maintain () {

@@ -54,7 +54,8 @@ export class RevocationList {
   #cursor = 0
   #syncing: Promise<void> | undefined
 
-  constructor (private readonly db: Db) {}
+  /** `accessTokenTtlMs`: how long a session revoked now may still have unexpired access tokens. */
+  constructor (private readonly db: Db, private readonly accessTokenTtlMs = 0) {}
 
   has (sessionId: string): boolean {
     return this.#expiries.has(sessionId)
@@ -67,6 +68,11 @@ export class RevocationList {
   /** Records a revocation made by this instance at once, before the next sync. */
   add (sessionId: string, expiresAtMs: number): void {
     this.#expiries.set(sessionId, expiresAtMs + EXPIRY_MARGIN_MS)
+  }
+
+  /** Sessions this instance has just revoked in the store: refused here at once, not at the next sync. */
+  revokedNow (sessionIds: Iterable<string>, now = Date.now()): void {
+    for (const sid of sessionIds) this.add(sid, now + this.accessTokenTtlMs)
   }
 
   sync (now = Date.now()): Promise<void> {

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import t from 'tap'
-import { builtServer, PROCESS_ENV, startServer } from './helpers/server-process.js'
+import { builtServer, callServer, PROCESS_ENV, startServer } from './helpers/server-process.js'
 
 // The production logger (src/logger.ts with its redaction) as `npm start` runs
 // it: stdout is a pipe, so every line is pino JSON.
@@ -23,12 +23,9 @@ const server = await startServer(t, serverJs, {
   JWT_SECRET: ignoredSecret
 })
 
-async function send (method: string, path: string, body?: string, token?: string) {
-  const headers: Record<string, string> = {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (token !== undefined) headers.authorization = `Bearer ${token}`
-  const response = await fetch(server.url + path, { method, headers, body, signal: AbortSignal.timeout(10_000) })
-  return { status: response.status, body: await response.json() as Record<string, string> }
+async function send (method: string, path: string, rawBody?: string, token?: string) {
+  const reply = await callServer(server, method, path, { rawBody, token })
+  return { status: reply.status, body: reply.body as Record<string, string> }
 }
 
 const signup = await send('POST', '/auth/signup', JSON.stringify({ email, password }))

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { builtServer, PROCESS_ENV, runToExit, startServer, type RunningServer } from './helpers/server-process.js'
+import { builtServer, callServer, PROCESS_ENV, runToExit, startServer, type RunningServer } from './helpers/server-process.js'
 
 // What `npm start` runs: the app compiled by tsconfig.build.json, started as its own process.
 const serverJs = builtServer()
@@ -11,21 +11,8 @@ const serverJs = builtServer()
 const email = 'restart@example.com'
 const password = 'correct horse battery staple'
 
-async function call (server: RunningServer, method: string, path: string, options: { body?: unknown, token?: string } = {}) {
-  const headers: Record<string, string> = {}
-  if (options.body !== undefined) headers['content-type'] = 'application/json'
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
-  const response = await fetch(server.url + path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(10_000)
-  })
-  return { status: response.status, body: await response.json() as Record<string, unknown> }
-}
-
 async function login (server: RunningServer) {
-  const reply = await call(server, 'POST', '/auth/login', { body: { email, password } })
+  const reply = await callServer(server, 'POST', '/auth/login', { body: { email, password } })
   return { status: reply.status, token: String(reply.body.access_token) }
 }
 
@@ -33,13 +20,13 @@ t.test('users, signing keys and issued tokens survive a graceful restart on the 
   const env = { ...PROCESS_ENV, DATABASE_URL: `sqlite:${join(t.testdir(), 'g.db')}` }
 
   const first = await startServer(t, serverJs, env)
-  t.equal((await call(first, 'POST', '/auth/signup', { body: { email, password } })).status, 201)
+  t.equal((await callServer(first, 'POST', '/auth/signup', { body: { email, password } })).status, 201)
   const { status, token } = await login(first)
   t.equal(status, 200)
-  const me = await call(first, 'GET', '/auth/me', { token })
+  const me = await callServer(first, 'GET', '/auth/me', { token })
   t.equal(me.status, 200)
   t.match(me.body, { user: { email } })
-  const jwksBefore = await call(first, 'GET', '/.well-known/jwks.json')
+  const jwksBefore = await callServer(first, 'GET', '/.well-known/jwks.json')
   t.equal(jwksBefore.status, 200)
   t.ok((jwksBefore.body.keys as unknown[]).length > 0, 'ES256 publishes a key')
 
@@ -48,8 +35,8 @@ t.test('users, signing keys and issued tokens survive a graceful restart on the 
 
   const second = await startServer(t, serverJs, env)
   t.equal((await login(second)).status, 200, 'the account can log in again')
-  t.same((await call(second, 'GET', '/.well-known/jwks.json')).body, jwksBefore.body, 'the same keys are published')
-  const meAgain = await call(second, 'GET', '/auth/me', { token })
+  t.same((await callServer(second, 'GET', '/.well-known/jwks.json')).body, jwksBefore.body, 'the same keys are published')
+  const meAgain = await callServer(second, 'GET', '/auth/me', { token })
   t.equal(meAgain.status, 200, 'a token issued before the restart is still valid')
   t.same(meAgain.body, me.body)
   t.same(await second.stop('SIGTERM'), { code: 0, signal: null })
@@ -85,7 +72,7 @@ t.test('without DATABASE_URL the store is ./data/gatehouse.db under the working 
   t.notOk(existsSync(join(cwd, 'data')))
 
   const server = await startServer(t, serverJs, PROCESS_ENV, cwd)
-  t.equal((await call(server, 'POST', '/auth/signup', { body: { email, password } })).status, 201)
+  t.equal((await callServer(server, 'POST', '/auth/signup', { body: { email, password } })).status, 201)
   t.same(await server.stop('SIGTERM'), { code: 0, signal: null })
   t.ok(existsSync(join(cwd, 'data', 'gatehouse.db')), 'the default database file exists')
 })

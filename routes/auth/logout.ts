@@ -23,10 +23,8 @@ const logout: FastifyPluginAsyncTypebox = async (app) => {
       ? (await revokeSession(app.store.db, rules, sid, 'logout')) ? [sid] : []
       : await revokeUserSessions(app.store.db, rules, userId, scope === 'others' ? 'logout_others' : 'logout_global', scope === 'others' ? sid : undefined)
 
-    const expiresAt = Date.now() + rules.accessTokenTtl * 1000
-    for (const id of revoked) app.revocations.add(id, expiresAt)
-    // The caller's session is revoked now even if another instance got there first: refuse it here at once, not at the next sync.
-    if (scope !== 'others') app.revocations.add(sid, expiresAt)
+    // The caller's session is revoked now even if another instance got there first: refuse it here at once.
+    app.revocations.revokedNow(scope === 'others' ? revoked : [...revoked, sid])
     await app.audit(request, { type: 'logout', userId, sessionId: sid, reason: `scope=${scope}; revoked ${revoked.length}` })
     return reply.code(204).send(null)
   })

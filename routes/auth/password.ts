@@ -44,8 +44,7 @@ const password: FastifyPluginAsyncTypebox = async (app) => {
 
     await updatePasswordHash(app.store.db, userId, await app.passwords.hash(newPassword))
     const revoked = await revokeUserSessions(app.store.db, app.sessionRules, userId, 'password_changed', sid)
-    const expiresAt = Date.now() + app.sessionRules.accessTokenTtl * 1000
-    for (const id of revoked) app.revocations.add(id, expiresAt)
+    app.revocations.revokedNow(revoked)
     await app.audit(request, { type: 'password_changed', userId, sessionId: sid, reason: `revoked ${revoked.length} other sessions` })
     return reply.code(204).send(null)
   })

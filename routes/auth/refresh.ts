@@ -8,8 +8,6 @@ import { findUserById, publicUser } from '../../src/users.js'
 const MAX_TOKEN_LENGTH = 128
 
 const refresh: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app
-
   app.post('/refresh', {
     schema: {
       summary: 'Spend a refresh token for a new token pair in the same session',
@@ -29,7 +27,7 @@ const refresh: FastifyPluginAsyncTypebox = async (app) => {
       rotation = await rotateRefreshToken(app.store.db, app.sessionRules, app.refreshKey, presented, presentedAt)
     } catch (err) {
       if (err instanceof RefreshRefused && err.reason === 'reuse' && err.sessionId !== undefined && err.userId !== undefined) {
-        app.revocations.add(err.sessionId, Date.now() + config.accessTokenTtl * 1000)
+        app.revocations.revokedNow([err.sessionId])
         await app.audit(request, { type: 'refresh_reuse_detected', userId: err.userId, sessionId: err.sessionId, reason: 'spent refresh token presented again' })
       }
       throw err

@@ -51,7 +51,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
     // Another user's session is answered exactly like one that does not exist.
     if (await liveSessionOwner(app.store.db, id) !== request.user.sub) throw new NotFoundError('session')
     if (await revokeSession(app.store.db, app.sessionRules, id, 'session_deleted')) {
-      app.revocations.add(id, Date.now() + app.sessionRules.accessTokenTtl * 1000)
+      app.revocations.revokedNow([id])
     }
     await app.audit(request, { type: 'session_revoked', userId: request.user.sub, sessionId: id, reason: 'deleted by its owner' })
     return reply.code(204).send(null)

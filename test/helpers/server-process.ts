@@ -121,3 +121,19 @@ export async function runToExit (t: Teardown, serverJs: string, env: Record<stri
   const exit = await waitForExit(child, closed, START_TIMEOUT)
   return { ...exit, stdout: stdout(), stderr: stderr() }
 }
+
+export interface ServerReply { status: number, headers: Headers, body: Record<string, unknown> }
+
+/**
+ * One request to a spawned server over real HTTP, bounded by a timeout. `body`
+ * is sent as JSON; `rawBody` as it is (for malformed JSON); `token` as a bearer.
+ */
+export async function callServer (server: RunningServer, method: string, path: string, options: { body?: unknown, rawBody?: string, token?: string } = {}): Promise<ServerReply> {
+  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body))
+  const headers: Record<string, string> = {}
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  const response = await fetch(server.url + path, { method, headers, body, signal: AbortSignal.timeout(10_000) })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: text === '' ? {} : JSON.parse(text) as Record<string, unknown> }
+}

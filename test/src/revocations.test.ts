@@ -131,6 +131,17 @@ test('entries added by this instance are pruned like synced ones', async (t) => 
   t.equal(list.size, 1)
 })
 
+test('sessions revoked now are held until their last access token and the margin have expired', async (t) => {
+  const db = await setup(t)
+  const list = new RevocationList(db, 30_000)
+  list.revokedNow(['a', 'b'], T0)
+  t.ok(list.has('a') && list.has('b'))
+  await list.sync(T0 + 30_000 + MARGIN - 1)
+  t.ok(list.has('a'), 'kept while a token issued just before the revocation may still verify')
+  await list.sync(T0 + 30_000 + MARGIN)
+  t.equal(list.size, 0)
+})
+
 test('a revocation written to the store by other code is refused by authenticate after a sync', async (t) => {
   const app = await build(t)
   await app.inject({ method: 'POST', url: '/auth/signup', payload: { email: 'ada@example.com', password: 'correct horse battery' } })
