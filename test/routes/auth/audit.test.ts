@@ -3,15 +3,13 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { test, type Test } from 'tap'
+import { EMAIL, loggedIn, PASSWORD, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const EMAIL = 'ada@example.com'
-const PASSWORD = 'correct horse battery'
 const NEW_PASSWORD = 'purple monkey dishwasher'
 const WRONG_PASSWORD = 'wrong horse battery staple'
 const CLIENT = { remoteAddress: '203.0.113.7', headers: { 'user-agent': 'audit-test/1.0' } }
 
-interface Pair { access_token: string, refresh_token: string, user: { id: string } }
 interface AuditLine { type: string, userId: string | null, sessionId: string | null, ip: string | null, userAgent: string | null, reason: string | null }
 
 /** An app whose log lines are collected, with one signed-up user. */
@@ -24,9 +22,7 @@ async function setup (t: Test, env: Record<string, string> = {}) {
     }
   })
   const app = await build(t, env, { logger: { level: 'info', stream } })
-  const signup = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email: EMAIL, password: PASSWORD } })
-  if (signup.statusCode !== 201) throw new Error(`signup failed: ${signup.body}`)
-  const userId: string = signup.json().user.id
+  const { id: userId } = await signedUp(app)
   return { app, lines, userId }
 }
 
@@ -34,15 +30,8 @@ function send (app: FastifyInstance, options: InjectOptions) {
   return app.inject({ ...CLIENT, ...options, headers: { ...CLIENT.headers, ...options.headers } })
 }
 
-async function login (app: FastifyInstance, password = PASSWORD): Promise<Pair> {
-  const res = await send(app, { method: 'POST', url: '/auth/login', payload: { email: EMAIL, password } })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function sid (pair: Pair): string {
-  return JSON.parse(Buffer.from(String(pair.access_token.split('.')[1]), 'base64url').toString('utf8')).sid
-}
+/** Logs Ada in from CLIENT. */
+const login = (app: FastifyInstance) => loggedIn(app, EMAIL, PASSWORD, CLIENT)
 
 async function rows (app: FastifyInstance, type: string) {
   return app.store.db.selectFrom('audit_events').selectAll().where('type', '=', type).execute()
@@ -74,7 +63,7 @@ function assertNoSecrets (t: Test, lines: string[], secrets: string[]) {
 test('a successful login is audited once, in the store and the log', async (t) => {
   const { app, lines, userId } = await setup(t)
   const pair = await login(app)
-  await assertOneEvent(t, app, lines, { type: 'login_succeeded', userId, sessionId: sid(pair), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: null })
+  await assertOneEvent(t, app, lines, { type: 'login_succeeded', userId, sessionId: pair.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: null })
   assertNoSecrets(t, lines, [PASSWORD, pair.access_token, pair.refresh_token])
 })
 
@@ -96,7 +85,7 @@ test('a refresh is audited once, in the store and the log', async (t) => {
   const pair = await login(app)
   const res = await send(app, { method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
   t.equal(res.statusCode, 200)
-  await assertOneEvent(t, app, lines, { type: 'token_refreshed', userId, sessionId: sid(pair), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: null })
+  await assertOneEvent(t, app, lines, { type: 'token_refreshed', userId, sessionId: pair.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: null })
   assertNoSecrets(t, lines, [pair.refresh_token, res.json().refresh_token, res.json().access_token])
 })
 
@@ -107,7 +96,7 @@ test('a replay within the reuse interval is audited as a refresh with its reason
   const replay = await send(app, { method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
   t.equal(replay.statusCode, 200)
   const refreshed = await rows(app, 'token_refreshed')
-  t.same(refreshed.map(r => [r.user_id, r.session_id, r.reason]), [[userId, sid(pair), null], [userId, sid(pair), 'parent replayed within the reuse interval']])
+  t.same(refreshed.map(r => [r.user_id, r.session_id, r.reason]), [[userId, pair.sid, null], [userId, pair.sid, 'parent replayed within the reuse interval']])
   t.same(auditLines(lines, 'token_refreshed').map(l => l.reason), [null, 'parent replayed within the reuse interval'])
   t.equal((await rows(app, 'refresh_reuse_detected')).length, 0)
 })
@@ -118,7 +107,7 @@ test('detected refresh token reuse is audited once, in the store and the log', a
   const next = await send(app, { method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
   const reuse = await send(app, { method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
   t.equal(reuse.statusCode, 401)
-  await assertOneEvent(t, app, lines, { type: 'refresh_reuse_detected', userId, sessionId: sid(pair), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'spent refresh token presented again' })
+  await assertOneEvent(t, app, lines, { type: 'refresh_reuse_detected', userId, sessionId: pair.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'spent refresh token presented again' })
   assertNoSecrets(t, lines, [pair.refresh_token, next.json().refresh_token])
 })
 
@@ -134,7 +123,7 @@ test('a logout is audited once with its scope, in the store and the log', async 
   await login(app)
   const res = await send(app, { method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${pair.access_token}` } })
   t.equal(res.statusCode, 204)
-  await assertOneEvent(t, app, lines, { type: 'logout', userId, sessionId: sid(pair), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'scope=global; revoked 2' })
+  await assertOneEvent(t, app, lines, { type: 'logout', userId, sessionId: pair.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'scope=global; revoked 2' })
   assertNoSecrets(t, lines, [pair.access_token, pair.refresh_token])
 })
 
@@ -149,7 +138,7 @@ test('a password change is audited once, and neither password reaches the log', 
     payload: { current_password: PASSWORD, new_password: NEW_PASSWORD }
   })
   t.equal(res.statusCode, 204)
-  await assertOneEvent(t, app, lines, { type: 'password_changed', userId, sessionId: sid(pair), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'revoked 1 other sessions' })
+  await assertOneEvent(t, app, lines, { type: 'password_changed', userId, sessionId: pair.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'revoked 1 other sessions' })
   assertNoSecrets(t, lines, [PASSWORD, NEW_PASSWORD, pair.access_token])
 })
 
@@ -157,9 +146,9 @@ test('deleting a session is audited once, naming the deleted session', async (t)
   const { app, lines, userId } = await setup(t)
   const caller = await login(app)
   const other = await login(app)
-  const res = await send(app, { method: 'DELETE', url: `/auth/sessions/${sid(other)}`, headers: { authorization: `Bearer ${caller.access_token}` } })
+  const res = await send(app, { method: 'DELETE', url: `/auth/sessions/${other.sid}`, headers: { authorization: `Bearer ${caller.access_token}` } })
   t.equal(res.statusCode, 204)
-  await assertOneEvent(t, app, lines, { type: 'session_revoked', userId, sessionId: sid(other), ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'deleted by its owner' })
+  await assertOneEvent(t, app, lines, { type: 'session_revoked', userId, sessionId: other.sid, ip: '203.0.113.7', userAgent: 'audit-test/1.0', reason: 'deleted by its owner' })
   assertNoSecrets(t, lines, [caller.access_token, other.refresh_token])
 })
 

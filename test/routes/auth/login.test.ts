@@ -1,22 +1,10 @@
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import argon2 from 'argon2'
-import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
+import { EMAIL, login, PASSWORD, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
-
-const EMAIL = 'ada@example.com'
-const PASSWORD = 'correct horse battery'
-
-async function signup (app: FastifyInstance, email = EMAIL, password = PASSWORD) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-  return res.json().user as { id: string, email: string, roles: string[], created_at: string }
-}
-
-function login (app: FastifyInstance, email: string, password: string, extra: Partial<InjectOptions> = {}) {
-  return app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, ...extra })
-}
 
 async function passwordHash (app: FastifyInstance, email = EMAIL): Promise<string> {
   const row = await app.store.db.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow()
@@ -32,7 +20,7 @@ function argon2Params (hash: string) {
 
 test('login answers 200 with the token reply of API.md', async (t) => {
   const app = await build(t)
-  const user = await signup(app)
+  const user = await signedUp(app)
   const before = Math.floor(Date.now() / 1000)
   const res = await login(app, EMAIL, PASSWORD)
   t.equal(res.statusCode, 200)
@@ -53,14 +41,14 @@ test('login answers 200 with the token reply of API.md', async (t) => {
 
 test('login replies carry Cache-Control: no-store', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const res = await login(app, EMAIL, PASSWORD)
   t.equal(res.headers['cache-control'], 'no-store')
 })
 
 test('the refresh token is opaque base64url of at least 256 bits and new on every login', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const first = (await login(app, EMAIL, PASSWORD)).json().refresh_token
   const second = (await login(app, EMAIL, PASSWORD)).json().refresh_token
   for (const token of [first, second]) {
@@ -73,7 +61,7 @@ test('the refresh token is opaque base64url of at least 256 bits and new on ever
 
 test('the refresh token is stored only as a hash', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const token = (await login(app, EMAIL, PASSWORD)).json().refresh_token
   const rows = await app.store.db.selectFrom('refresh_tokens').selectAll().execute()
   t.equal(rows.length, 1)
@@ -82,7 +70,7 @@ test('the refresh token is stored only as a hash', async (t) => {
 
 test('login reply contains no password hash', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const res = await login(app, EMAIL, PASSWORD)
   t.notMatch(res.body, /argon2/)
   t.notOk(res.body.includes(await passwordHash(app)))
@@ -92,7 +80,7 @@ test('login reply contains no password hash', async (t) => {
 
 test('the access token from login authenticates /auth/me', async (t) => {
   const app = await build(t)
-  const user = await signup(app)
+  const user = await signedUp(app)
   const { access_token: token } = (await login(app, EMAIL, PASSWORD)).json()
   const me = await app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${token}` } })
   t.equal(me.statusCode, 200)
@@ -101,7 +89,7 @@ test('the access token from login authenticates /auth/me', async (t) => {
 
 test('login takes the email trimmed and in any case', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   for (const email of ['ADA@EXAMPLE.COM', '  ada@example.com  ', 'Ada@Example.Com']) {
     t.equal((await login(app, email, PASSWORD)).statusCode, 200, JSON.stringify(email))
   }
@@ -112,7 +100,7 @@ test('login works with the password sent in NFD after signing up with NFC', asyn
   const nfc = 'caf\u00e9 cr\u00e8me br\u00fbl\u00e9e'
   const nfd = nfc.normalize('NFD')
   t.not(nfc, nfd)
-  await signup(app, EMAIL, nfc)
+  await signedUp(app, EMAIL, nfc)
   t.equal((await login(app, EMAIL, nfd)).statusCode, 200)
   t.equal((await login(app, EMAIL, nfc)).statusCode, 200)
 })
@@ -120,13 +108,13 @@ test('login works with the password sent in NFD after signing up with NFC', asyn
 test('login works with the password sent in NFC after signing up with NFD', async (t) => {
   const app = await build(t)
   const nfd = 'e\u0301'.repeat(8)
-  await signup(app, EMAIL, nfd)
+  await signedUp(app, EMAIL, nfd)
   t.equal((await login(app, EMAIL, '\u00e9'.repeat(8))).statusCode, 200)
 })
 
 test('passwords are otherwise compared exactly', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   for (const wrong of ['Correct horse battery', 'correct horse battery ', ' correct horse battery', 'correct  horse battery']) {
     const res = await login(app, EMAIL, wrong)
     t.equal(res.statusCode, 401, JSON.stringify(wrong))
@@ -136,7 +124,7 @@ test('passwords are otherwise compared exactly', async (t) => {
 
 test('a wrong password is 401 invalid_credentials', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const res = await login(app, EMAIL, 'wrong password here')
   t.equal(res.statusCode, 401)
   t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'invalid_credentials', message: res.json().message })
@@ -145,7 +133,7 @@ test('a wrong password is 401 invalid_credentials', async (t) => {
 
 test('an unknown email and a wrong password get identical replies', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const unknown = await login(app, 'nobody@example.com', PASSWORD)
   const wrong = await login(app, EMAIL, 'wrong password here')
   t.equal(unknown.statusCode, 401)
@@ -162,7 +150,7 @@ test('an unknown email and a wrong password get identical replies', async (t) =>
 test('an unknown email costs an argon2 verification like a wrong password', async (t) => {
   // Timing itself is measured in bench/, never asserted here; this proves the work is done.
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const calls: string[] = []
   const { verify, verifyDummy } = app.passwords
   app.passwords.verify = async (hash, password) => { calls.push('verify'); return verify(hash, password) }
@@ -177,7 +165,7 @@ test('an unknown email costs an argon2 verification like a wrong password', asyn
 
 test('a malformed email at login is 401 invalid_credentials, not 400', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   for (const email of ['not-an-email', '', 'ada@example.com\ud800']) {
     const res = await login(app, email, PASSWORD)
     t.equal(res.statusCode, 401, JSON.stringify(email))
@@ -187,7 +175,7 @@ test('a malformed email at login is 401 invalid_credentials, not 400', async (t)
 
 test('an out-of-range password at login is 401 invalid_credentials', async (t) => {
   const app = await build(t)
-  await signup(app, EMAIL, 'a'.repeat(256))
+  await signedUp(app, EMAIL, 'a'.repeat(256))
   for (const password of ['a'.repeat(7), 'a'.repeat(257), 'a'.repeat(10_000), '', 'abcdefgh\ud800']) {
     const res = await login(app, EMAIL, password)
     t.equal(res.statusCode, 401, `${password.length} code units`)
@@ -198,7 +186,7 @@ test('an out-of-range password at login is 401 invalid_credentials', async (t) =
 
 test('a login without a User-Agent still opens a session', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const res = await login(app, EMAIL, PASSWORD, { headers: { 'user-agent': undefined } })
   t.equal(res.statusCode, 200)
   const sessions = await app.store.db.selectFrom('sessions').select(['user_agent', 'ip']).execute()
@@ -207,7 +195,7 @@ test('a login without a User-Agent still opens a session', async (t) => {
 
 test('the session records the client User-Agent and address', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   await login(app, EMAIL, PASSWORD, { headers: { 'user-agent': 'gatehouse-test/1.0' }, remoteAddress: '10.1.2.3' })
   const sessions = await app.store.db.selectFrom('sessions').select(['user_agent', 'ip']).execute()
   t.same(sessions, [{ user_agent: 'gatehouse-test/1.0', ip: '10.1.2.3' }])
@@ -215,7 +203,7 @@ test('the session records the client User-Agent and address', async (t) => {
 
 test('a failed login opens no session', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   await login(app, EMAIL, 'wrong password here')
   await login(app, 'nobody@example.com', PASSWORD)
   t.same(await app.store.db.selectFrom('sessions').selectAll().execute(), [])
@@ -227,7 +215,7 @@ test('login rewrites a hash made with cheaper argon2 parameters to the configure
   const dir = t.testdir()
   const env = { DATABASE_URL: `sqlite:${join(dir, 'x.db')}` }
   const cheap = await build(t, { ...env, ARGON2_MEMORY_COST: '8192', ARGON2_TIME_COST: '1' })
-  await signup(cheap)
+  await signedUp(cheap)
   const before = await passwordHash(cheap)
   t.same(argon2Params(before), { type: 'argon2id', m: 8192, t: 1, p: 1 })
 
@@ -247,7 +235,7 @@ test('login rewrites a hash made with cheaper argon2 parameters to the configure
 
 test('login does not rehash a hash made with the configured parameters', async (t) => {
   const app = await build(t)
-  await signup(app)
+  await signedUp(app)
   const before = await passwordHash(app)
   t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200)
   t.equal(await passwordHash(app), before)
@@ -255,7 +243,7 @@ test('login does not rehash a hash made with the configured parameters', async (
 
 test('an argon2i hash is upgraded to argon2id on a successful login only', async (t) => {
   const app = await build(t)
-  const user = await signup(app)
+  const user = await signedUp(app)
   const legacy = await argon2.hash(PASSWORD, { type: argon2.argon2i, memoryCost: 8192, timeCost: 1, parallelism: 1 })
   t.match(legacy, /^\$argon2i\$/)
   await app.store.db.updateTable('users').set({ password_hash: legacy }).where('id', '=', user.id).execute()
@@ -272,7 +260,7 @@ test('an argon2i hash is upgraded to argon2id on a successful login only', async
 
 test('a stored hash that is not argon2 refuses every password without a 500', async (t) => {
   const app = await build(t)
-  const user = await signup(app)
+  const user = await signedUp(app)
   await app.store.db.updateTable('users').set({ password_hash: 'not-a-hash' }).where('id', '=', user.id).execute()
   const res = await login(app, EMAIL, PASSWORD)
   t.equal(res.statusCode, 401)
@@ -284,7 +272,7 @@ test('a stored hash that is not argon2 refuses every password without a 500', as
 
 test('after LOGIN_MAX_ATTEMPTS failures even the right password gets 429 rate_limited with Retry-After', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   for (let i = 0; i < 3; i++) t.equal((await login(app, EMAIL, 'wrong password here')).statusCode, 401)
   for (const password of [PASSWORD, 'wrong password here']) {
     const res = await login(app, EMAIL, password)
@@ -299,7 +287,7 @@ test('after LOGIN_MAX_ATTEMPTS failures even the right password gets 429 rate_li
 
 test('the throttle counts the email however it is cased or padded', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   for (const email of ['ADA@example.com', ' ada@example.com', 'Ada@Example.Com ']) {
     t.equal((await login(app, email, 'wrong password here')).statusCode, 401)
   }
@@ -314,8 +302,8 @@ test('failures for unknown emails are throttled like any other', async (t) => {
 
 test('a throttled pair leaves another email from the same address unaffected', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
-  await signup(app, 'bob@example.com')
+  await signedUp(app)
+  await signedUp(app, 'bob@example.com')
   for (let i = 0; i < 3; i++) await login(app, EMAIL, 'wrong password here')
   t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 429)
   t.equal((await login(app, 'bob@example.com', PASSWORD)).statusCode, 200)
@@ -323,7 +311,7 @@ test('a throttled pair leaves another email from the same address unaffected', a
 
 test('with TRUST_PROXY a throttled pair leaves the same email from another client address unaffected', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3', TRUST_PROXY: '127.0.0.1' })
-  await signup(app)
+  await signedUp(app)
   const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
   for (let i = 0; i < 3; i++) await login(app, EMAIL, 'wrong password here', from('198.51.100.7'))
   t.equal((await login(app, EMAIL, PASSWORD, from('198.51.100.7'))).statusCode, 429)
@@ -332,7 +320,7 @@ test('with TRUST_PROXY a throttled pair leaves the same email from another clien
 
 test('without TRUST_PROXY a forged X-Forwarded-For does not escape the throttle', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   for (let i = 0; i < 3; i++) {
     await login(app, EMAIL, 'wrong password here', { headers: { 'x-forwarded-for': `198.51.100.${i}` } })
   }
@@ -342,7 +330,7 @@ test('without TRUST_PROXY a forged X-Forwarded-For does not escape the throttle'
 
 test('another socket address is a different pair', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   for (let i = 0; i < 3; i++) await login(app, EMAIL, 'wrong password here', { remoteAddress: '10.0.0.1' })
   t.equal((await login(app, EMAIL, PASSWORD, { remoteAddress: '10.0.0.1' })).statusCode, 429)
   t.equal((await login(app, EMAIL, PASSWORD, { remoteAddress: '10.0.0.2' })).statusCode, 200)
@@ -350,7 +338,7 @@ test('another socket address is a different pair', async (t) => {
 
 test('a throttled pair may log in again once LOGIN_WINDOW has passed', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3', LOGIN_WINDOW: '1' })
-  await signup(app)
+  await signedUp(app)
   for (let i = 0; i < 3; i++) await login(app, EMAIL, 'wrong password here')
   const throttled = await login(app, EMAIL, PASSWORD)
   t.equal(throttled.statusCode, 429)
@@ -361,7 +349,7 @@ test('a throttled pair may log in again once LOGIN_WINDOW has passed', async (t)
 
 test('a successful login before the limit resets the failure count', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   const wrong = async () => t.equal((await login(app, EMAIL, 'wrong password here')).statusCode, 401)
   await wrong()
   await wrong()
@@ -376,7 +364,7 @@ test('a successful login before the limit resets the failure count', async (t) =
 
 test('a flood of logins beyond the argon2 queue gets 503 overloaded with Retry-After, never 500', async (t) => {
   const app = await build(t, { ARGON2_MEMORY_COST: '16384' })
-  await signup(app)
+  await signedUp(app)
   // Distinct emails: the per-pair throttle does not step in, only the argon2 queue does.
   const replies = await Promise.all(Array.from({ length: 120 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD)))
   const statuses = new Set(replies.map(r => r.statusCode))
@@ -389,7 +377,7 @@ test('a flood of logins beyond the argon2 queue gets 503 overloaded with Retry-A
 
 test('concurrent logins for one email and address cannot exceed LOGIN_MAX_ATTEMPTS', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   // Guesses in flight count before their verdict: thirty at once cannot all be checked.
   const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => login(app, EMAIL, `wrong guess ${i}`)))
   t.equal(replies.filter(r => r.statusCode === 401).length, 3)
@@ -399,7 +387,7 @@ test('concurrent logins for one email and address cannot exceed LOGIN_MAX_ATTEMP
 
 test('refused overload logins do not count as failed attempts', async (t) => {
   const app = await build(t, { ARGON2_MEMORY_COST: '16384', LOGIN_MAX_ATTEMPTS: '3' })
-  await signup(app)
+  await signedUp(app)
   // Fill the argon2 queue with other emails, then three logins of ours arrive to find it full.
   const flood = Array.from({ length: 40 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD))
   const ours = Array.from({ length: 3 }, () => login(app, EMAIL, PASSWORD))

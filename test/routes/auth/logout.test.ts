@@ -1,47 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { revokeSession } from '../../../src/sessions.js'
+import { EMAIL as ADA, loggedIn, logout, me, signedUp, works } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const PASSWORD = 'correct horse battery'
-const ADA = 'ada@example.com'
 const BOB = 'bob@example.com'
-
-interface Pair { access_token: string, refresh_token: string }
-
-async function signup (app: FastifyInstance, email: string) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password: PASSWORD } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-}
-
-async function login (app: FastifyInstance, email: string): Promise<Pair> {
-  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function logout (app: FastifyInstance, accessToken: string, scope?: string) {
-  return app.inject({
-    method: 'POST',
-    url: scope === undefined ? '/auth/logout' : `/auth/logout?scope=${scope}`,
-    headers: { authorization: `Bearer ${accessToken}` }
-  })
-}
-
-/** Whether a pair still works: its access token is accepted and its refresh token is not refused. */
-async function works (app: FastifyInstance, pair: Pair) {
-  const me = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${pair.access_token}` } })
-  // Sessions cannot be refreshed again with the same token, so this is checked last.
-  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
-  return { access: me.statusCode === 200, refresh: refreshed.statusCode === 200 }
-}
 
 /** Three sessions of Ada and one of Bob. */
 async function sessions (app: FastifyInstance) {
-  await signup(app, ADA)
-  await signup(app, BOB)
-  const ada = [await login(app, ADA), await login(app, ADA), await login(app, ADA)] as const
-  const bob = await login(app, BOB)
+  await signedUp(app, ADA)
+  await signedUp(app, BOB)
+  const ada = [await loggedIn(app, ADA), await loggedIn(app, ADA), await loggedIn(app, ADA)] as const
+  const bob = await loggedIn(app, BOB)
   return { ada, bob }
 }
 
@@ -96,7 +66,7 @@ test('a revoked session\'s access token is refused with invalid_token and a bear
   const app = await build(t)
   const { ada } = await sessions(app)
   await logout(app, ada[0].access_token)
-  const res = await app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${ada[0].access_token}` } })
+  const res = await me(app, ada[0].access_token)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
   t.match(res.headers['www-authenticate'], /^Bearer realm="gatehouse", error="invalid_token"/)
@@ -144,9 +114,8 @@ test('logout accepts an empty JSON body', async (t) => {
 test('logging out a session another instance already revoked still answers 204', async (t) => {
   const app = await build(t)
   const { ada } = await sessions(app)
-  const sid = JSON.parse(Buffer.from(String(ada[0].access_token.split('.')[1]), 'base64url').toString('utf8')).sid
   // Revoked in the shared store, not yet synced into this instance's memory.
-  await revokeSession(app.store.db, app.sessionRules, sid, 'logout')
+  await revokeSession(app.store.db, app.sessionRules, ada[0].sid, 'logout')
   t.equal((await logout(app, ada[0].access_token)).statusCode, 204)
   t.same(await works(app, ada[0]), { access: false, refresh: false })
   t.same(await works(app, ada[1]), { access: true, refresh: true })

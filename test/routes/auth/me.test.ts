@@ -1,25 +1,24 @@
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
+import { loggedIn, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const EMAIL = 'ada@example.com'
-const PASSWORD = 'correct horse battery'
-
-async function loggedIn (app: FastifyInstance) {
-  const signup = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email: EMAIL, password: PASSWORD } })
-  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: EMAIL, password: PASSWORD } })
-  const body = login.json()
-  return { user: signup.json().user, accessToken: body.access_token as string, refreshToken: body.refresh_token as string }
+/** Signs Ada up and logs her in. */
+async function ada (app: FastifyInstance) {
+  const user = await signedUp(app)
+  const { access_token: accessToken, refresh_token: refreshToken } = await loggedIn(app)
+  return { user, accessToken, refreshToken }
 }
 
-function me (app: FastifyInstance, authorization?: string) {
+/** GET /auth/me with this exact Authorization header (none when undefined), unlike helpers/auth.ts `me`. */
+function meWith (app: FastifyInstance, authorization?: string) {
   return app.inject({ url: '/auth/me', headers: authorization === undefined ? {} : { authorization } })
 }
 
 test('GET /auth/me answers 200 with exactly the token owner {user}', async (t) => {
   const app = await build(t)
-  const { user, accessToken } = await loggedIn(app)
-  const res = await me(app, `Bearer ${accessToken}`)
+  const { user, accessToken } = await ada(app)
+  const res = await meWith(app, `Bearer ${accessToken}`)
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^application\/json/)
   t.same(res.json(), { user })
@@ -30,8 +29,8 @@ test('GET /auth/me answers 200 with exactly the token owner {user}', async (t) =
 
 test('GET /auth/me never shows the password hash', async (t) => {
   const app = await build(t)
-  const { accessToken } = await loggedIn(app)
-  const res = await me(app, `Bearer ${accessToken}`)
+  const { accessToken } = await ada(app)
+  const res = await meWith(app, `Bearer ${accessToken}`)
   const row = await app.store.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow()
   t.notOk(res.body.includes(row.password_hash))
   t.notMatch(res.body, /argon2|password/i)
@@ -39,15 +38,15 @@ test('GET /auth/me never shows the password hash', async (t) => {
 
 test('the Bearer scheme is case-insensitive', async (t) => {
   const app = await build(t)
-  const { accessToken } = await loggedIn(app)
+  const { accessToken } = await ada(app)
   for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
-    t.equal((await me(app, `${scheme} ${accessToken}`)).statusCode, 200, scheme)
+    t.equal((await meWith(app, `${scheme} ${accessToken}`)).statusCode, 200, scheme)
   }
 })
 
 test('GET /auth/me without a token is 401 missing_token with a bare Bearer challenge', async (t) => {
   const app = await build(t)
-  const res = await me(app)
+  const res = await meWith(app)
   t.equal(res.statusCode, 401)
   t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'missing_token', message: res.json().message })
   t.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse"')
@@ -55,7 +54,7 @@ test('GET /auth/me without a token is 401 missing_token with a bare Bearer chall
 
 test('a token in the query string is not accepted', async (t) => {
   const app = await build(t)
-  const { accessToken } = await loggedIn(app)
+  const { accessToken } = await ada(app)
   for (const name of ['access_token', 'token']) {
     const res = await app.inject({ url: `/auth/me?${name}=${accessToken}` })
     t.equal(res.statusCode, 401)
@@ -65,11 +64,11 @@ test('a token in the query string is not accepted', async (t) => {
 
 test('a malformed Authorization header is 401 invalid_token with an invalid_token challenge', async (t) => {
   const app = await build(t)
-  const { accessToken } = await loggedIn(app)
+  const { accessToken } = await ada(app)
   const bad = ['', 'Bearer', 'Bearer ', `Bearer  ${accessToken}`, `Basic ${accessToken}`, `Token ${accessToken}`,
     `Bearer ${accessToken} extra`, 'Bearer not.a.jwt', `Bearer ${accessToken}x`, 'Bearer a.b']
   for (const authorization of bad) {
-    const res = await me(app, authorization)
+    const res = await meWith(app, authorization)
     t.equal(res.statusCode, 401, JSON.stringify(authorization.slice(0, 20)))
     t.equal(res.json().code, 'invalid_token')
     t.match(res.headers['www-authenticate'], /^Bearer realm="gatehouse", error="invalid_token", error_description="[^"]*"$/)
@@ -78,17 +77,17 @@ test('a malformed Authorization header is 401 invalid_token with an invalid_toke
 
 test('the refresh token is not accepted as a bearer token', async (t) => {
   const app = await build(t)
-  const { refreshToken } = await loggedIn(app)
-  const res = await me(app, `Bearer ${refreshToken}`)
+  const { refreshToken } = await ada(app)
+  const res = await meWith(app, `Bearer ${refreshToken}`)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
 })
 
 test('a token that outlives its account is 401 invalid_token', async (t) => {
   const app = await build(t)
-  const { user, accessToken } = await loggedIn(app)
+  const { user, accessToken } = await ada(app)
   await app.store.db.deleteFrom('users').where('id', '=', user.id).execute()
-  const res = await me(app, `Bearer ${accessToken}`)
+  const res = await meWith(app, `Bearer ${accessToken}`)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
   t.notMatch(res.body, new RegExp(user.id))
@@ -96,18 +95,18 @@ test('a token that outlives its account is 401 invalid_token', async (t) => {
 
 test('a token issued by another server with its own keys is refused', async (t) => {
   const other = await build(t)
-  const { accessToken } = await loggedIn(other)
+  const { accessToken } = await ada(other)
   const app = await build(t)
-  await loggedIn(app)
-  const res = await me(app, `Bearer ${accessToken}`)
+  await ada(app)
+  const res = await meWith(app, `Bearer ${accessToken}`)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_token')
 })
 
 test('replies of /auth/* carry Cache-Control: no-store, errors included', async (t) => {
   const app = await build(t)
-  const { accessToken } = await loggedIn(app)
-  t.equal((await me(app, `Bearer ${accessToken}`)).headers['cache-control'], 'no-store')
+  const { accessToken } = await ada(app)
+  t.equal((await meWith(app, `Bearer ${accessToken}`)).headers['cache-control'], 'no-store')
   t.equal((await app.inject({ url: '/auth/sessions', headers: { authorization: `Bearer ${accessToken}` } })).headers['cache-control'], 'no-store')
-  t.equal((await me(app)).headers['cache-control'], 'no-store')
+  t.equal((await meWith(app)).headers['cache-control'], 'no-store')
 })

@@ -1,46 +1,15 @@
-import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
+import { changePassword, EMAIL as ADA, loggedIn, login, me, PASSWORD, refresh, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const ADA = 'ada@example.com'
 const BOB = 'bob@example.com'
-const PASSWORD = 'correct horse battery'
 const NEW_PASSWORD = 'purple monkey dishwasher'
-
-interface Pair { access_token: string, refresh_token: string }
-
-async function signup (app: FastifyInstance, email = ADA) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password: PASSWORD } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-}
-
-function login (app: FastifyInstance, email: string, password: string) {
-  return app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } })
-}
-
-async function session (app: FastifyInstance, email = ADA): Promise<Pair> {
-  const res = await login(app, email, PASSWORD)
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function changePassword (app: FastifyInstance, accessToken: string, payload: Record<string, unknown>) {
-  return app.inject({ method: 'POST', url: '/auth/password', headers: { authorization: `Bearer ${accessToken}` }, payload })
-}
-
-function me (app: FastifyInstance, accessToken: string) {
-  return app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } })
-}
-
-function refresh (app: FastifyInstance, refreshToken: string) {
-  return app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
-}
 
 test('a wrong current password is 401 invalid_credentials and changes nothing', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
-  const other = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
+  const other = await loggedIn(app)
   const res = await changePassword(app, current.access_token, { current_password: 'not the password', new_password: NEW_PASSWORD })
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_credentials')
@@ -51,8 +20,8 @@ test('a wrong current password is 401 invalid_credentials and changes nothing', 
 
 test('a new password that is too short is 400 invalid_password and changes nothing', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   const res = await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: 'short' })
   t.equal(res.statusCode, 400)
   t.equal(res.json().code, 'invalid_password')
@@ -62,8 +31,8 @@ test('a new password that is too short is 400 invalid_password and changes nothi
 
 test('a new password longer than 256 code points is 400 invalid_password', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   const res = await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: 'x'.repeat(257) })
   t.equal(res.statusCode, 400)
   t.equal(res.json().code, 'invalid_password')
@@ -71,8 +40,8 @@ test('a new password longer than 256 code points is 400 invalid_password', async
 
 test('passwords of the wrong type are 400 invalid_request', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   for (const payload of [{ current_password: PASSWORD, new_password: 12345678 }, { current_password: null, new_password: NEW_PASSWORD }, { current_password: PASSWORD }]) {
     const res = await changePassword(app, current.access_token, payload)
     t.equal(res.statusCode, 400, JSON.stringify(payload))
@@ -89,8 +58,8 @@ test('a password change without a token is 401 missing_token', async (t) => {
 
 test('a successful password change answers 204 with an empty body', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   const res = await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
@@ -98,9 +67,9 @@ test('a successful password change answers 204 with an empty body', async (t) =>
 
 test('after a password change the current session keeps working', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
-  await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
+  await loggedIn(app)
   t.equal((await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })).statusCode, 204)
   t.equal((await me(app, current.access_token)).statusCode, 200, 'its access token')
   t.equal((await refresh(app, current.refresh_token)).statusCode, 200, 'its refresh token')
@@ -108,11 +77,11 @@ test('after a password change the current session keeps working', async (t) => {
 
 test('a password change revokes every other session\'s access and refresh tokens', async (t) => {
   const app = await build(t)
-  await signup(app)
-  await signup(app, BOB)
-  const current = await session(app)
-  const others = [await session(app), await session(app)]
-  const bob = await session(app, BOB)
+  await signedUp(app)
+  await signedUp(app, BOB)
+  const current = await loggedIn(app)
+  const others = [await loggedIn(app), await loggedIn(app)]
+  const bob = await loggedIn(app, BOB)
   t.equal((await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })).statusCode, 204)
   for (const other of others) {
     const access = await me(app, other.access_token)
@@ -128,8 +97,8 @@ test('a password change revokes every other session\'s access and refresh tokens
 
 test('after a password change only the new password logs in', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   t.equal((await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })).statusCode, 204)
   const old = await login(app, ADA, PASSWORD)
   t.equal(old.statusCode, 401)
@@ -139,8 +108,8 @@ test('after a password change only the new password logs in', async (t) => {
 
 test('a current password outside 8 to 256 characters is 401 invalid_credentials', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   for (const currentPassword of ['short', 'x'.repeat(300)]) {
     const res = await changePassword(app, current.access_token, { current_password: currentPassword, new_password: NEW_PASSWORD })
     t.equal(res.statusCode, 401)
@@ -150,8 +119,8 @@ test('a current password outside 8 to 256 characters is 401 invalid_credentials'
 
 test('repeated wrong current passwords are throttled like logins, even before a right one', async (t) => {
   const app = await build(t, { LOGIN_MAX_ATTEMPTS: '2' })
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   const hash = async () => (await app.store.db.selectFrom('users').select('password_hash').where('email', '=', ADA).executeTakeFirstOrThrow()).password_hash
   const before = await hash()
   for (let i = 0; i < 2; i++) {
@@ -166,8 +135,8 @@ test('repeated wrong current passwords are throttled like logins, even before a 
 
 test('a password change with the token of a deleted user is 401 invalid_token', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const current = await session(app)
+  await signedUp(app)
+  const current = await loggedIn(app)
   await app.store.db.deleteFrom('users').where('email', '=', ADA).execute()
   const res = await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })
   t.equal(res.statusCode, 401)
@@ -176,8 +145,8 @@ test('a password change with the token of a deleted user is 401 invalid_token', 
 
 test('a password change refused for overload is 503 and does not count as a failed attempt', async (t) => {
   const app = await build(t, { ARGON2_MEMORY_COST: '16384', LOGIN_MAX_ATTEMPTS: '1' })
-  await signup(app)
-  const ada = await session(app)
+  await signedUp(app)
+  const ada = await loggedIn(app)
   // Other emails fill the argon2 queue; the change arrives to find it full.
   const flood = Array.from({ length: 40 }, (_, i) => login(app, `nobody${i}@example.com`, PASSWORD))
   const [change] = await Promise.all([changePassword(app, ada.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD }), ...flood])

@@ -3,48 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { ROTATION_SETTLE_MS } from '../../../src/sessions.js'
+import { claims, EMAIL, loggedIn, me, refresh, signedUp, type TokenReply } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const EMAIL = 'ada@example.com'
-const PASSWORD = 'correct horse battery'
-
-interface TokenReplyBody {
-  access_token: string
-  token_type: string
-  expires_in: number
-  expires_at: number
-  refresh_token: string
-  user: { id: string, email: string, roles: string[], created_at: string }
-}
-
-async function signup (app: FastifyInstance, email = EMAIL, password = PASSWORD) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-}
-
-async function login (app: FastifyInstance, email = EMAIL, password = PASSWORD): Promise<TokenReplyBody> {
-  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function refresh (app: FastifyInstance, refreshToken: unknown) {
-  return app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: refreshToken } })
-}
-
 /** Refreshes and fails the test setup unless it succeeded. */
-async function rotate (app: FastifyInstance, refreshToken: string): Promise<TokenReplyBody> {
+async function rotate (app: FastifyInstance, refreshToken: string): Promise<TokenReply> {
   const res = await refresh(app, refreshToken)
   if (res.statusCode !== 200) throw new Error(`refresh failed: ${res.statusCode} ${res.body}`)
   return res.json()
-}
-
-function me (app: FastifyInstance, accessToken: string) {
-  return app.inject({ method: 'GET', url: '/auth/me', headers: { authorization: `Bearer ${accessToken}` } })
-}
-
-function claims (accessToken: string): { sid: string, sub: string, jti: string } {
-  return JSON.parse(Buffer.from(String(accessToken.split('.')[1]), 'base64url').toString('utf8'))
 }
 
 async function sessionRow (app: FastifyInstance, sid: string) {
@@ -53,8 +19,8 @@ async function sessionRow (app: FastifyInstance, sid: string) {
 
 test('refresh answers 200 with a token reply of the same shape as login, not cacheable', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   const before = Math.floor(Date.now() / 1000)
   const res = await refresh(app, first.refresh_token)
   t.equal(res.statusCode, 200)
@@ -71,8 +37,8 @@ test('refresh answers 200 with a token reply of the same shape as login, not cac
 
 test('the refreshed access token carries the same session id and a different refresh token', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   const second = await rotate(app, first.refresh_token)
   t.equal(claims(second.access_token).sid, claims(first.access_token).sid)
   t.equal(claims(second.access_token).sub, first.user.id)
@@ -83,8 +49,8 @@ test('the refreshed access token carries the same session id and a different ref
 
 test('the access token issued before a refresh keeps working', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   await rotate(app, first.refresh_token)
   const res = await me(app, first.access_token)
   t.equal(res.statusCode, 200)
@@ -93,8 +59,8 @@ test('the access token issued before a refresh keeps working', async (t) => {
 
 test('rotated refresh tokens are stored only as hashes', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   const second = await rotate(app, first.refresh_token)
   const third = await rotate(app, second.refresh_token)
   const tokens = [first.refresh_token, second.refresh_token, third.refresh_token]
@@ -115,8 +81,8 @@ test('rotated refresh tokens are stored only as hashes', async (t) => {
 
 test('an unknown refresh token is refused with 401 invalid_grant', async (t) => {
   const app = await build(t)
-  await signup(app)
-  await login(app)
+  await signedUp(app)
+  await loggedIn(app)
   const res = await refresh(app, 'A'.repeat(43))
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_grant')
@@ -152,8 +118,8 @@ test('a refresh token that is not a string is refused with 400 invalid_request',
 
 test('presenting a spent refresh token revokes the whole session at once', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
 
   const replay = await refresh(app, a.refresh_token)
@@ -178,9 +144,9 @@ test('presenting a spent refresh token revokes the whole session at once', async
 
 test('reuse in one session leaves the user\'s other sessions alone', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const other = await login(app)
-  const a = await login(app)
+  await signedUp(app)
+  const other = await loggedIn(app)
+  const a = await loggedIn(app)
   await rotate(app, a.refresh_token)
   t.equal((await refresh(app, a.refresh_token)).statusCode, 401)
   t.equal((await me(app, other.access_token)).statusCode, 200)
@@ -189,8 +155,8 @@ test('reuse in one session leaves the user\'s other sessions alone', async (t) =
 
 test('ten concurrent refreshes of one token over HTTP: exactly one wins and the session survives', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
   const url = `http://127.0.0.1:${port}/auth/refresh`
@@ -213,7 +179,7 @@ test('ten concurrent refreshes of one token over HTTP: exactly one wins and the 
     t.equal(loser.body.code, 'invalid_grant')
   }
 
-  const winner = winners[0]?.body as unknown as TokenReplyBody
+  const winner = winners[0]?.body as unknown as TokenReply
   t.equal((await me(app, winner.access_token)).statusCode, 200, 'the winner\'s access token works')
   t.equal((await me(app, first.access_token)).statusCode, 200, 'the session was not revoked')
   t.equal((await refresh(app, winner.refresh_token)).statusCode, 200, 'the winner\'s refresh token works')
@@ -221,15 +187,15 @@ test('ten concurrent refreshes of one token over HTTP: exactly one wins and the 
 
 test('with a reuse interval, replaying the parent returns the same child and a new working access token', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   const countBefore = (await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()).length
 
   const replay = await refresh(app, a.refresh_token)
   t.equal(replay.statusCode, 200)
   t.equal(replay.headers['cache-control'], 'no-store')
-  const again = replay.json() as TokenReplyBody
+  const again = replay.json() as TokenReply
   t.equal(again.refresh_token, b.refresh_token, 'the same child refresh token')
   t.not(again.access_token, b.access_token, 'a fresh access token')
   t.equal(claims(again.access_token).sid, claims(b.access_token).sid)
@@ -242,8 +208,8 @@ test('with a reuse interval, replaying the parent returns the same child and a n
 
 test('with a reuse interval, replaying the grandparent is reuse and revokes the session', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   const c = await rotate(app, b.refresh_token)
 
@@ -257,8 +223,8 @@ test('with a reuse interval, replaying the grandparent is reuse and revokes the 
 
 test('replaying the parent after the reuse interval is reuse and revokes the session', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '1' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   await sleep(1100)
 
@@ -271,8 +237,8 @@ test('replaying the parent after the reuse interval is reuse and revokes the ses
 
 test('replaying the parent of a logged-out session inside the reuse interval is still refused', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${b.access_token}` } })
   t.equal(logout.statusCode, 204)
@@ -285,8 +251,8 @@ test('replaying the parent of a logged-out session inside the reuse interval is 
 
 test('after reuse revoked a session, replaying the newest parent inside the interval is still refused', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   const c = await rotate(app, b.refresh_token)
   t.equal((await refresh(app, a.refresh_token)).statusCode, 401, 'grandparent replay revokes')
@@ -300,8 +266,8 @@ test('after reuse revoked a session, replaying the newest parent inside the inte
 
 test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t) => {
   const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
-  await signup(app)
-  const a = await login(app)
+  await signedUp(app)
+  const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
   await sleep(1100)
   const res = await refresh(app, b.refresh_token)
@@ -311,9 +277,9 @@ test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t
 
 test('a session ends SESSION_MAX_AGE after login even while refreshes keep it from idling', async (t) => {
   const app = await build(t, { ACCESS_TOKEN_TTL: '1', REFRESH_TOKEN_TTL: '1', SESSION_MAX_AGE: '2' })
-  await signup(app)
+  await signedUp(app)
   const loggedInAt = Date.now()
-  let token = (await login(app)).refresh_token
+  let token = (await loggedIn(app)).refresh_token
   const successes: number[] = []
   let res
   for (;;) {
@@ -334,8 +300,8 @@ test('a session ends SESSION_MAX_AGE after login even while refreshes keep it fr
 
 test('a refresh racing with the deletion of its user is refused with invalid_grant', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
   const pending = refresh(app, first.refresh_token)
   // The rotation is done within milliseconds; its reply is then held ROTATION_SETTLE_MS.
   await sleep(ROTATION_SETTLE_MS / 2)
@@ -347,9 +313,9 @@ test('a refresh racing with the deletion of its user is refused with invalid_gra
 
 test('a session revoked while its rotation is held gets no new access token', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const first = await login(app)
-  const second = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
+  const second = await loggedIn(app)
   const pending = refresh(app, first.refresh_token)
   await sleep(ROTATION_SETTLE_MS / 5)
   const logout = await app.inject({ method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${second.access_token}` } })
@@ -361,14 +327,14 @@ test('a session revoked while its rotation is held gets no new access token', as
 
 test('no access token outlives its session: exp is capped at SESSION_MAX_AGE after login', async (t) => {
   const app = await build(t, { ACCESS_TOKEN_TTL: '10', SESSION_MAX_AGE: '12' })
-  await signup(app)
-  const pair = await login(app)
-  const loginIat = JSON.parse(Buffer.from(pair.access_token.split('.')[1] ?? '', 'base64url').toString()).iat as number
+  await signedUp(app)
+  const pair = await loggedIn(app)
+  const loginIat = claims(pair.access_token).iat
   await sleep(3000)
   const res = await refresh(app, pair.refresh_token)
   t.equal(res.statusCode, 200)
   const body = res.json()
-  const { iat, exp } = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString()) as { iat: number, exp: number }
+  const { iat, exp } = claims(body.access_token)
   t.ok(exp <= loginIat + 12 + 1, `exp ${exp} is within the session (ends about ${loginIat + 12})`)
   t.ok(exp < iat + 10, 'shorter than ACCESS_TOKEN_TTL')
   t.equal(body.expires_in, exp - iat, 'expires_in matches the token')

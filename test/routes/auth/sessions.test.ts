@@ -1,13 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
+import { bearer, EMAIL as ADA, loggedIn, logout, PASSWORD, refresh, signedUp, works } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const ADA = 'ada@example.com'
 const BOB = 'bob@example.com'
-const PASSWORD = 'correct horse battery'
-
-interface Pair { access_token: string, refresh_token: string }
 
 interface SessionEntry {
   id: string
@@ -18,58 +15,36 @@ interface SessionEntry {
   current: boolean
 }
 
-async function signup (app: FastifyInstance, email: string) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password: PASSWORD } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-}
+/** Logs in with a User-Agent, so the listed sessions have one to show. */
+const login = (app: FastifyInstance, email: string, userAgent = 'test-agent/1.0') => loggedIn(app, email, PASSWORD, { headers: { 'user-agent': userAgent } })
 
-async function login (app: FastifyInstance, email: string, userAgent = 'test-agent/1.0'): Promise<Pair> {
-  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD }, headers: { 'user-agent': userAgent } })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function sid (pair: Pair): string {
-  return JSON.parse(Buffer.from(String(pair.access_token.split('.')[1]), 'base64url').toString('utf8')).sid
-}
-
-function bearer (pair: Pair) {
-  return { authorization: `Bearer ${pair.access_token}` }
-}
-
-async function list (app: FastifyInstance, pair: Pair): Promise<SessionEntry[]> {
-  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair) })
+async function list (app: FastifyInstance, pair: { access_token: string }): Promise<SessionEntry[]> {
+  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair.access_token) })
   if (res.statusCode !== 200) throw new Error(`list failed: ${res.statusCode} ${res.body}`)
   return res.json().sessions
 }
 
-function remove (app: FastifyInstance, pair: Pair, id: string) {
-  return app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(pair) })
-}
-
-async function works (app: FastifyInstance, pair: Pair) {
-  const me = await app.inject({ method: 'GET', url: '/auth/me', headers: bearer(pair) })
-  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
-  return { access: me.statusCode === 200, refresh: refreshed.statusCode === 200 }
+function remove (app: FastifyInstance, pair: { access_token: string }, id: string) {
+  return app.inject({ method: 'DELETE', url: `/auth/sessions/${id}`, headers: bearer(pair.access_token) })
 }
 
 test('the session list holds only the caller\'s live sessions, with exactly one current', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
-  await signup(app, BOB)
+  await signedUp(app, ADA)
+  await signedUp(app, BOB)
   const first = await login(app, ADA, 'agent-one')
   const second = await login(app, ADA, 'agent-two')
   const third = await login(app, ADA, 'agent-three')
   await login(app, BOB)
-  t.equal((await app.inject({ method: 'POST', url: '/auth/logout', headers: bearer(third) })).statusCode, 204)
+  t.equal((await logout(app, third.access_token)).statusCode, 204)
 
   const before = Date.now()
   const sessions = await list(app, second)
   t.equal(sessions.length, 2, 'the revoked session and Bob\'s are not listed')
-  t.same(sessions.map(s => s.id).sort(), [sid(first), sid(second)].sort())
+  t.same(sessions.map(s => s.id).sort(), [first.sid, second.sid].sort())
   const current = sessions.filter(s => s.current)
   t.equal(current.length, 1)
-  t.equal(current[0]?.id, sid(second))
+  t.equal(current[0]?.id, second.sid)
   for (const session of sessions) {
     t.same(Object.keys(session).sort(), ['created_at', 'current', 'id', 'ip', 'last_used_at', 'user_agent'])
     t.equal(new Date(session.created_at).toISOString(), session.created_at, 'created_at is ISO 8601')
@@ -77,14 +52,14 @@ test('the session list holds only the caller\'s live sessions, with exactly one 
     t.ok(Date.parse(session.created_at) <= before)
     t.equal(session.ip, '127.0.0.1')
   }
-  t.same(Object.fromEntries(sessions.map(s => [s.id, s.user_agent])), { [sid(first)]: 'agent-one', [sid(second)]: 'agent-two' })
+  t.same(Object.fromEntries(sessions.map(s => [s.id, s.user_agent])), { [first.sid]: 'agent-one', [second.sid]: 'agent-two' })
 })
 
 test('listed sessions carry no token or hash', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const pair = await login(app, ADA)
-  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair) })
+  const res = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(pair.access_token) })
   t.notOk(res.body.includes(pair.refresh_token))
   const hashes = await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()
   for (const { token_hash: hash } of hashes) t.notOk(res.body.includes(hash))
@@ -92,11 +67,11 @@ test('listed sessions carry no token or hash', async (t) => {
 
 test('a refresh moves the session\'s last_used_at', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const pair = await login(app, ADA)
   const [created] = await list(app, pair)
   await sleep(20)
-  const refreshed = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: pair.refresh_token } })
+  const refreshed = await refresh(app, pair.refresh_token)
   const [used] = await list(app, refreshed.json())
   t.equal(used?.created_at, created?.created_at)
   t.ok(Date.parse(String(used?.last_used_at)) > Date.parse(String(created?.last_used_at)))
@@ -104,13 +79,13 @@ test('a refresh moves the session\'s last_used_at', async (t) => {
 
 test('sessions past their idle limit are not listed', async (t) => {
   const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const old = await login(app, ADA)
   await sleep(1100)
   const fresh = await login(app, ADA)
   const sessions = await list(app, fresh)
-  t.same(sessions.map(s => s.id), [sid(fresh)])
-  t.not(sid(old), sid(fresh))
+  t.same(sessions.map(s => s.id), [fresh.sid])
+  t.not(old.sid, fresh.sid)
 })
 
 test('listing sessions without a token is 401', async (t) => {
@@ -122,32 +97,32 @@ test('listing sessions without a token is 401', async (t) => {
 
 test('deleting one of the caller\'s other sessions answers 204 and revokes it at once', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const caller = await login(app, ADA)
   const other = await login(app, ADA)
-  const res = await remove(app, caller, sid(other))
+  const res = await remove(app, caller, other.sid)
   t.equal(res.statusCode, 204)
   t.equal(res.body, '')
   t.same(await works(app, other), { access: false, refresh: false })
-  t.same((await list(app, caller)).map(s => s.id), [sid(caller)])
+  t.same((await list(app, caller)).map(s => s.id), [caller.sid])
   t.same(await works(app, caller), { access: true, refresh: true })
 })
 
 test('deleting the caller\'s own current session revokes it', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const caller = await login(app, ADA)
-  t.equal((await remove(app, caller, sid(caller))).statusCode, 204)
+  t.equal((await remove(app, caller, caller.sid)).statusCode, 204)
   t.same(await works(app, caller), { access: false, refresh: false })
 })
 
 test('deleting another user\'s session is 404 not_found and that session keeps working', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
-  await signup(app, BOB)
+  await signedUp(app, ADA)
+  await signedUp(app, BOB)
   const ada = await login(app, ADA)
   const bob = await login(app, BOB)
-  const res = await remove(app, ada, sid(bob))
+  const res = await remove(app, ada, bob.sid)
   t.equal(res.statusCode, 404)
   t.equal(res.json().code, 'not_found')
   t.same(await works(app, bob), { access: true, refresh: true })
@@ -155,18 +130,18 @@ test('deleting another user\'s session is 404 not_found and that session keeps w
 
 test('deleting an already revoked session is 404 not_found', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const caller = await login(app, ADA)
   const other = await login(app, ADA)
-  t.equal((await remove(app, caller, sid(other))).statusCode, 204)
-  const again = await remove(app, caller, sid(other))
+  t.equal((await remove(app, caller, other.sid)).statusCode, 204)
+  const again = await remove(app, caller, other.sid)
   t.equal(again.statusCode, 404)
   t.equal(again.json().code, 'not_found')
 })
 
 test('deleting a session with a nonsense id is 404 not_found', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const caller = await login(app, ADA)
   for (const id of ['nope', '0', 'x'.repeat(64), 'x'.repeat(90), encodeURIComponent("' or 1=1 --"), '%E2%98%83']) {
     const res = await remove(app, caller, id)
@@ -178,9 +153,9 @@ test('deleting a session with a nonsense id is 404 not_found', async (t) => {
 
 test('deleting a session without a token is 401', async (t) => {
   const app = await build(t)
-  await signup(app, ADA)
+  await signedUp(app, ADA)
   const pair = await login(app, ADA)
-  const res = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid(pair)}` })
+  const res = await app.inject({ method: 'DELETE', url: `/auth/sessions/${pair.sid}` })
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'missing_token')
   t.same(await works(app, pair), { access: true, refresh: true })

@@ -1,13 +1,10 @@
 import { sql } from 'kysely'
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { signup } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
-
-function signup (app: FastifyInstance, email: string, password: string) {
-  return app.inject({ method: 'POST', url: '/auth/signup', payload: { email, password } })
-}
 
 async function storedHash (app: FastifyInstance, email: string): Promise<string | undefined> {
   const row = await app.store.db.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirst()

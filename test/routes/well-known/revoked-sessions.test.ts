@@ -1,29 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
+import { loggedIn, loggedOut, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 
-const EMAIL = 'ada@example.com'
-const PASSWORD = 'correct horse battery'
-
 interface Feed { sessions: Array<{ sid: string, exp: number }>, cursor: string }
-
-async function signup (app: FastifyInstance) {
-  const res = await app.inject({ method: 'POST', url: '/auth/signup', payload: { email: EMAIL, password: PASSWORD } })
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`)
-}
-
-async function login (app: FastifyInstance): Promise<{ access_token: string, sid: string }> {
-  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: EMAIL, password: PASSWORD } })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  const accessToken: string = res.json().access_token
-  const { sid } = JSON.parse(Buffer.from(String(accessToken.split('.')[1]), 'base64url').toString('utf8'))
-  return { access_token: accessToken, sid }
-}
-
-async function logout (app: FastifyInstance, accessToken: string) {
-  const res = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${accessToken}` } })
-  if (res.statusCode !== 204) throw new Error(`logout failed: ${res.statusCode} ${res.body}`)
-}
 
 async function feed (app: FastifyInstance, since?: string): Promise<Feed> {
   const res = await app.inject({ method: 'GET', url: '/.well-known/revoked-sessions', query: since === undefined ? {} : { since } })
@@ -45,13 +25,13 @@ test('with no revocations the feed is empty and has a cursor', async (t) => {
 
 test('revoked sessions are listed with sid and exp about now + ACCESS_TOKEN_TTL in Unix seconds', async (t) => {
   const app = await build(t, { ACCESS_TOKEN_TTL: '600' })
-  await signup(app)
-  const first = await login(app)
-  const second = await login(app)
-  const live = await login(app)
+  await signedUp(app)
+  const first = await loggedIn(app)
+  const second = await loggedIn(app)
+  const live = await loggedIn(app)
   const before = Math.floor(Date.now() / 1000)
-  await logout(app, first.access_token)
-  await logout(app, second.access_token)
+  await loggedOut(app, first.access_token)
+  await loggedOut(app, second.access_token)
   const after = Math.ceil(Date.now() / 1000)
 
   const { sessions } = await feed(app)
@@ -66,14 +46,14 @@ test('revoked sessions are listed with sid and exp about now + ACCESS_TOKEN_TTL 
 
 test('following the cursor returns only revocations made after it', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const [a, b, c] = [await login(app), await login(app), await login(app)]
-  await logout(app, a.access_token)
+  await signedUp(app)
+  const [a, b, c] = [await loggedIn(app), await loggedIn(app), await loggedIn(app)]
+  await loggedOut(app, a.access_token)
   const page1 = await feed(app)
   t.same(page1.sessions.map(s => s.sid), [a.sid])
 
-  await logout(app, b.access_token)
-  await logout(app, c.access_token)
+  await loggedOut(app, b.access_token)
+  await loggedOut(app, c.access_token)
   const page2 = await feed(app, page1.cursor)
   t.same(page2.sessions.map(s => s.sid), [b.sid, c.sid])
   t.not(page2.cursor, page1.cursor)
@@ -85,8 +65,8 @@ test('following the cursor returns only revocations made after it', async (t) =>
 
 test('every session a global logout revokes appears in the feed', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const sessions = [await login(app), await login(app), await login(app)]
+  await signedUp(app)
+  const sessions = [await loggedIn(app), await loggedIn(app), await loggedIn(app)]
   const res = await app.inject({ method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${sessions[0]?.access_token}` } })
   t.equal(res.statusCode, 204)
   t.same((await feed(app)).sessions.map(s => s.sid).sort(), sessions.map(s => s.sid).sort())
@@ -94,9 +74,9 @@ test('every session a global logout revokes appears in the feed', async (t) => {
 
 test('revocations whose access tokens have all expired are left out after a margin', async (t) => {
   const app = await build(t, { ACCESS_TOKEN_TTL: '1', SESSION_MAX_AGE: '60' })
-  await signup(app)
-  const old = await login(app)
-  await logout(app, old.access_token)
+  await signedUp(app)
+  const old = await loggedIn(app)
+  await loggedOut(app, old.access_token)
   const now = await feed(app)
   t.same(now.sessions.map(s => s.sid), [old.sid])
   // Backdate the revocation past its tokens' expiry and the 60 s margin for verifiers' clock tolerance.
@@ -119,9 +99,9 @@ test('a cursor that is not a non-negative integer is 400 invalid_request', async
 
 test('the feed needs no credentials and ignores a bad bearer token', async (t) => {
   const app = await build(t)
-  await signup(app)
-  const session = await login(app)
-  await logout(app, session.access_token)
+  await signedUp(app)
+  const session = await loggedIn(app)
+  await loggedOut(app, session.access_token)
   const anonymous = await app.inject({ method: 'GET', url: '/.well-known/revoked-sessions' })
   t.equal(anonymous.statusCode, 200)
   t.notOk(anonymous.headers['www-authenticate'])
@@ -132,8 +112,8 @@ test('the feed needs no credentials and ignores a bad bearer token', async (t) =
 
 test('a cursor past the newest revocation was not issued here: 400 invalid_request', async (t) => {
   const app = await build(t)
-  await signup(app)
-  await logout(app, (await login(app)).access_token)
+  await signedUp(app)
+  await loggedOut(app, (await loggedIn(app)).access_token)
   const { cursor } = await feed(app)
   t.equal((await app.inject({ url: `/.well-known/revoked-sessions?since=${cursor}` })).statusCode, 200, 'the newest cursor is fine')
   const ahead = await app.inject({ url: `/.well-known/revoked-sessions?since=${Number(cursor) + 1}` })
