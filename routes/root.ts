@@ -12,9 +12,9 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
       security: [{}, { bearer: [] }],
       response: { 200: MessageReply, ...errorReplies(401) }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     if (request.headers.authorization === undefined) return { message: 'Hello, guest!' }
-    await app.authenticate(request)
+    if (await app.authenticate(request, reply) !== undefined) return reply
     const user = await findUserById(app.store.db, request.user.sub)
     if (!user) throw new InvalidTokenError()
     return { message: `Hello, ${user.email}!` }

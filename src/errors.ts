@@ -15,3 +15,5 @@ export const InvalidGrantError = createError('invalid_grant', 'The refresh token
 export const NotFoundError = createError('not_found', 'No such %s', 404)
 export const InvalidRequestError = createError('invalid_request', '%s', 400)
 export const RevokedTokenError = createError('invalid_token', 'The access token has been revoked', 401)
+export const UnknownKeyError = createError('invalid_token', 'The access token is signed by an unknown key', 401)
+export const KeysUnavailableError = createError('not_ready', 'The keys that verify access tokens cannot be fetched right now', 503)

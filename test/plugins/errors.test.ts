@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyError, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { test } from 'tap'
-import { toErrorBody } from '../../plugins/errors.js'
+import { toErrorBody } from '../../src/error-reply.js'
 import { InvalidEmailError, RateLimitedError } from '../../src/errors.js'
 import { build } from '../helpers/build.js'
 

@@ -1,0 +1,150 @@
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createVerifier, type Algorithm } from 'fast-jwt'
+import { sendError } from '../error-reply.js'
+import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from '../errors.js'
+import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from '../tokens.js'
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenClaims
+    user: AccessTokenClaims
+  }
+}
+
+/** A guard for `onRequest` or `preHandler`: a refused request gets the contract's 401/403/503 reply. */
+export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Requires a valid access token; usable as `onRequest` or `preHandler`. */
+    authenticate: AuthHook
+    /** Requires a valid access token carrying every one of `roles` (403 `forbidden` otherwise). */
+    authorize (...roles: string[]): AuthHook
+  }
+}
+
+/** A token's JOSE header as sent: nothing in it is trusted yet. */
+export interface TokenHeader {
+  alg?: unknown
+  kid?: unknown
+}
+
+export interface BearerAuthOptions {
+  /** Accepted `alg` values; a token naming any other is refused before its key is looked up. */
+  algorithms: Algorithm[]
+  issuer: string
+  audience: string
+  clockToleranceSeconds: number
+  /** The key that verifies a token of this `alg` and `kid`; throws a contract error (401/503) when there is none. */
+  keyFor (header: { alg: Algorithm, kid: string }): Promise<string> | string
+  /** True when the session's tokens must be refused although unexpired. */
+  isRevoked (sessionId: string): boolean
+}
+
+export interface BearerAuth {
+  authenticate: AuthHook
+  authorize (...roles: string[]): AuthHook
+}
+
+// Scheme case-insensitive, one space, then three base64url parts: padding,
+// whitespace or anything else makes the header malformed.
+const BEARER = /^bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
+const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid']
+
+/** The key lookup, refusing a disallowed `alg` before any key is fetched for it. */
+function keyLookup (options: BearerAuthOptions) {
+  return async (header: TokenHeader): Promise<string> => {
+    const { alg, kid } = header
+    if (!options.algorithms.includes(alg as Algorithm)) throw new InvalidTokenError()
+    if (typeof kid !== 'string') throw new UnknownKeyError()
+    return options.keyFor({ alg: alg as Algorithm, kid })
+  }
+}
+
+function isContractError (error: unknown): error is FastifyError {
+  return error instanceof Error && typeof (error as FastifyError).statusCode === 'number' && (error as FastifyError).statusCode !== 500
+}
+
+/**
+ * The access-token check every Gatehouse guard uses, built once: a fast-jwt
+ * verifier (algorithm allow-list, `typ`, `iss`, `aud`, `exp`, `nbf`), the
+ * claim shape, then the revocation list. It needs no request decorator, so
+ * its guards also work on routes outside the context that built it.
+ */
+export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
+  const keyFor = keyLookup(options)
+  const verify = createVerifier({
+    algorithms: options.algorithms,
+    allowedIss: options.issuer,
+    allowedAud: options.audience,
+    checkTyp: ACCESS_TOKEN_TYPE,
+    requiredClaims: REQUIRED_CLAIMS,
+    clockTolerance: options.clockToleranceSeconds * 1000,
+    key: (decoded: { header: TokenHeader }) => keyFor(decoded.header)
+  })
+  const verified = new WeakSet<FastifyRequest>()
+
+  async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
+    if (verified.has(request)) return undefined
+    const header = request.headers.authorization
+    if (header === undefined) return new MissingTokenError()
+    const token = BEARER.exec(header)?.[1]
+    if (token === undefined) return new InvalidTokenError()
+
+    let claims: unknown
+    try {
+      claims = await verify(token)
+    } catch (error) {
+      // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
+      return isContractError(error) ? error : new InvalidTokenError()
+    }
+    if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) return new InvalidTokenError()
+    // In memory: revocation bites at once without a store or network read per request.
+    if (options.isRevoked(claims.sid)) return new RevokedTokenError()
+    request.user = claims
+    verified.add(request)
+    return undefined
+  }
+
+  async function authenticate (request: FastifyRequest, reply: FastifyReply) {
+    const error = await check(request)
+    return error === undefined ? undefined : sendError(request, reply, error)
+  }
+
+  function authorize (...roles: string[]): AuthHook {
+    return async function authorizeRoles (request, reply) {
+      const error = await check(request) ?? (roles.every(role => request.user.roles.includes(role)) ? undefined : new ForbiddenError())
+      return error === undefined ? undefined : sendError(request, reply, error)
+    }
+  }
+
+  return { authenticate, authorize }
+}
+
+/**
+ * Registers `@fastify/jwt` (for `request.jwtVerify()`) with the same key
+ * lookup and checks, and decorates `authenticate` and `authorize`.
+ */
+export async function registerBearerAuth (app: FastifyInstance, options: BearerAuthOptions): Promise<BearerAuth> {
+  const keyFor = keyLookup(options)
+  await app.register(fastifyJwt, {
+    secret: {
+      // The key comes from our own key source by `kid`; a token can never supply it.
+      public: async (_request: FastifyRequest, token: unknown) => keyFor((token as { header: TokenHeader }).header)
+    },
+    decode: { complete: true },
+    verify: {
+      algorithms: options.algorithms,
+      allowedIss: options.issuer,
+      allowedAud: options.audience,
+      checkTyp: ACCESS_TOKEN_TYPE,
+      requiredClaims: REQUIRED_CLAIMS,
+      clockTolerance: options.clockToleranceSeconds * 1000
+    }
+  })
+  const auth = createBearerAuth(options)
+  app.decorate('authenticate', auth.authenticate)
+  app.decorate('authorize', auth.authorize)
+  return auth
+}
