@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { UnknownKeyError } from '../src/errors.js'
-import { loadSigningKeys, type SigningKeys } from '../src/keys.js'
+import { KEY_RELOAD_INTERVAL_MS, loadSigningKeys, type SigningKeys } from '../src/keys.js'
 import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/tokens.js'
 import { registerBearerAuth } from '../src/verify/bearer-auth.js'
 
@@ -17,20 +17,28 @@ const CLOCK_TOLERANCE_SECONDS = 5
 
 export default fp(async function jwtPlugin (app) {
   const { jwt } = app.config
-  const keys = await loadSigningKeys(app.store.db, jwt)
+  const keys = await loadSigningKeys(app.store.db, { ...jwt, accessTokenTtl: app.config.accessTokenTtl })
 
   await registerBearerAuth(app, {
     algorithms: [keys.algorithm],
     issuer: jwt.issuer,
     audience: jwt.audience,
     clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-    keyFor: ({ kid }) => {
-      const key = keys.verificationKey(kid)
+    keyFor: async ({ kid }) => {
+      // An unknown kid may be a key another instance has just rotated in: look in the store (rate-limited) before refusing.
+      const key = await keys.lookup(kid)
       if (key === undefined) throw new UnknownKeyError()
       return key
     },
     isRevoked: (sid) => app.revocations.has(sid)
   })
+
+  // Picks up keys rotated by an operator or another instance sharing the store, without a restart.
+  const timer = setInterval(() => {
+    keys.reload().catch(err => app.log.warn({ err }, 'signing key reload failed; the keys loaded before stay in use'))
+  }, KEY_RELOAD_INTERVAL_MS)
+  timer.unref()
+  app.addHook('onClose', async () => { clearInterval(timer) })
 
   app.decorate('signingKeys', keys)
   app.decorate('accessTokens', createAccessTokenIssuer(keys, { issuer: jwt.issuer, audience: jwt.audience, ttl: app.config.accessTokenTtl }))

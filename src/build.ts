@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { sendError } from './error-reply.js'
-import gatehouseApp from './app.js'
+import gatehouseApp, { BODY_LIMIT } from './app.js'
 import type { GatehouseConfig } from './config.js'
 import { loggerOptions } from './logger.js'
 
-export const BODY_LIMIT = 16 * 1024
+export { BODY_LIMIT }
 
 export interface BuildOptions {
   /** Overrides the logger made from the config (tests pass a stream or `false`). */
@@ -38,8 +38,6 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // A password sent as a number must be refused, not turned into a string.
-    ajv: { customOptions: { coerceTypes: false } },
     // Errors the router raises before any route runs get the contract's shape too.
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     clientErrorHandler: replyToClientError

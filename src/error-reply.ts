@@ -78,6 +78,25 @@ export function toErrorBody (error: FastifyError): ErrorBody {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', code, message }
 }
 
+/** The headers a reply with this body carries: the RFC 6750 challenge, `Retry-After` on 503. */
+export function errorHeaders (body: ErrorBody): Record<string, string> {
+  const headers: Record<string, string> = {}
+  const challenge = authenticateHeader(body)
+  if (challenge) headers['www-authenticate'] = challenge
+  if (body.statusCode === 503) headers['retry-after'] = '1'
+  return headers
+}
+
+/**
+ * The error as an object any Fastify error handler, the default one
+ * included, turns into the contract's reply: lower-case `code`, safe
+ * `message`, and the headers in `headers`.
+ */
+export function contractError (error: FastifyError): FastifyError & { headers: Record<string, string> } {
+  const body = toErrorBody(error)
+  return Object.assign(new Error(body.message), { name: 'GatehouseError', statusCode: body.statusCode, code: body.code, headers: errorHeaders(body) })
+}
+
 function authenticateHeader (body: ErrorBody): string | undefined {
   switch (body.code) {
     case 'missing_token': return REALM
@@ -94,8 +113,6 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
   } else {
     request.log.info({ statusCode: body.statusCode, code: body.code }, body.message)
   }
-  const challenge = authenticateHeader(body)
-  if (challenge) reply.header('www-authenticate', challenge)
-  if (body.statusCode === 503) reply.header('retry-after', '1')
+  reply.headers(errorHeaders(body))
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
 }

@@ -51,14 +51,20 @@ export interface AccessTokenIssuer {
   issue (subject: AccessTokenSubject, now?: number): IssuedAccessToken
 }
 
-export function createAccessTokenIssuer (keys: SigningKeys, options: { issuer: string, audience: string, ttl: number }): AccessTokenIssuer {
-  const sign = createSigner({
-    key: keys.signing.key,
-    algorithm: keys.algorithm,
-    header: { alg: keys.algorithm, typ: ACCESS_TOKEN_TYPE, kid: keys.signing.kid }
-  })
+/** Signs with whatever key `keys.signing` names at the time of each token, so a reloaded rotation takes effect at once. */
+export function createAccessTokenIssuer (keys: Pick<SigningKeys, 'algorithm' | 'signing'>, options: { issuer: string, audience: string, ttl: number }): AccessTokenIssuer {
+  // One fast-jwt signer per signing key, built when that key signs its first token.
+  let signer: { kid: string, sign: (claims: AccessTokenClaims) => string } | undefined
+  function currentSigner () {
+    const { kid, key } = keys.signing
+    if (signer?.kid !== kid) {
+      signer = { kid, sign: createSigner({ key, algorithm: keys.algorithm, header: { alg: keys.algorithm, typ: ACCESS_TOKEN_TYPE, kid } }) }
+    }
+    return signer.sign
+  }
   return {
     issue (subject, now = Date.now()) {
+      const sign = currentSigner()
       const iat = Math.floor(now / 1000)
       const exp = Math.min(iat + options.ttl, subject.sessionEndsAt === undefined ? Infinity : Math.floor(subject.sessionEndsAt / 1000))
       const claims: AccessTokenClaims = {

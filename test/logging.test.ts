@@ -89,7 +89,7 @@ t.test('no access token, refresh token or Authorization header appears in the lo
 })
 
 t.test('no private key material or configured secret appears in the log', async t => {
-  t.equal(keyRows.length, 1, 'one signing key was made')
+  t.equal(keyRows.length, 2, 'the active and the next signing key were made')
   for (const row of keyRows) {
     const d = (JSON.parse(row.private_jwk) as { d?: string }).d
     t.ok(d, 'the private JWK has a d member')

@@ -21,6 +21,8 @@ const wellKnown: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ keys: Type.Array(Jwk) }) }
     }
   }, async (_request, reply) => {
+    // A minute of caching is safe: a key is published as `next` before it signs, and
+    // verifiers refetch when a token names a kid they do not have.
     reply.header('cache-control', 'public, max-age=60')
     return app.signingKeys.jwks
   })

@@ -15,6 +15,8 @@ export interface Store {
   close (): Promise<void>
 }
 
+const MIGRATION_ATTEMPTS = 3
+
 /** Opens the store named by `databaseUrl` and brings its schema up to date. */
 export async function openStore (databaseUrl: string): Promise<Store> {
   if (!databaseUrl.startsWith('sqlite:')) {
@@ -31,11 +33,18 @@ export async function openStore (databaseUrl: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000')
 
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
-  try {
-    await migrateToLatest(db as Kysely<unknown>)
-  } catch (err) {
-    await db.destroy()
-    throw err
+  // Kysely's migration lock holds only within one process: when several start
+  // on a new file at once, all but one fail on tables another has just made.
+  // Once that one has committed, another pass finds nothing left to do.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(db as Kysely<unknown>)
+      break
+    } catch (err) {
+      if (attempt < MIGRATION_ATTEMPTS) continue
+      await db.destroy()
+      throw err
+    }
   }
 
   return {

@@ -1,7 +1,7 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createVerifier, type Algorithm } from 'fast-jwt'
-import { sendError } from '../error-reply.js'
+import { contractError, sendError } from '../error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from '../errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from '../tokens.js'
 
@@ -37,7 +37,7 @@ export interface BearerAuthOptions {
   audience: string
   clockToleranceSeconds: number
   /** The key that verifies a token of this `alg` and `kid`; throws a contract error (401/503) when there is none. */
-  keyFor (header: { alg: Algorithm, kid: string }): Promise<string> | string
+  keyFor (header: { alg: Algorithm, kid: string }): Promise<string | Buffer> | string | Buffer
   /** True when the session's tokens must be refused although unexpired. */
   isRevoked (sessionId: string): boolean
 }
@@ -54,7 +54,7 @@ const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid']
 
 /** The key lookup, refusing a disallowed `alg` before any key is fetched for it. */
 function keyLookup (options: BearerAuthOptions) {
-  return async (header: TokenHeader): Promise<string> => {
+  return async (header: TokenHeader): Promise<string | Buffer> => {
     const { alg, kid } = header
     if (!options.algorithms.includes(alg as Algorithm)) throw new InvalidTokenError()
     if (typeof kid !== 'string') throw new UnknownKeyError()
@@ -97,7 +97,9 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
       claims = await verify(token)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
-      return isContractError(error) ? error : new InvalidTokenError()
+      // fast-jwt wraps what the key callback threw in its own error, as `originalError`.
+      const cause = (error as { originalError?: unknown }).originalError ?? error
+      return isContractError(cause) ? cause : new InvalidTokenError()
     }
     if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) return new InvalidTokenError()
     // In memory: revocation bites at once without a store or network read per request.
@@ -122,18 +124,34 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   return { authenticate, authorize }
 }
 
+// @fastify/jwt's own request decorator, wrapped by ours (it renames it only under a namespace).
+const FASTIFY_JWT_VERIFY = 'fastifyJwtVerify'
+
+/** What `request.jwtVerify()` throws: the contract's error, whatever @fastify/jwt or the key lookup raised. */
+function verifyFailure (request: FastifyRequest, error: unknown): FastifyError {
+  if (isContractError(error) && !String(error.code).startsWith('FST_')) return contractError(error)
+  // As in `check`: any Authorization header that is not a good bearer token is an invalid one.
+  return contractError(request.headers.authorization === undefined ? new MissingTokenError() : new InvalidTokenError())
+}
+
 /**
- * Registers `@fastify/jwt` (for `request.jwtVerify()`) with the same key
- * lookup and checks, and decorates `authenticate` and `authorize`.
+ * Registers `@fastify/jwt` with the same key lookup and checks, decorates
+ * `request.jwtVerify()` so its failures are the contract's (whatever error
+ * handler the app has), and decorates `authenticate` and `authorize`.
  */
 export async function registerBearerAuth (app: FastifyInstance, options: BearerAuthOptions): Promise<BearerAuth> {
   const keyFor = keyLookup(options)
   await app.register(fastifyJwt, {
+    namespace: 'gatehouse',
+    jwtVerify: FASTIFY_JWT_VERIFY,
     secret: {
       // The key comes from our own key source by `kid`; a token can never supply it.
       public: async (_request: FastifyRequest, token: unknown) => keyFor((token as { header: TokenHeader }).header)
     },
     decode: { complete: true },
+    // The checks fast-jwt cannot make: claim shape and revocation, as in `check` below.
+    trusted: (_request: FastifyRequest, claims: unknown) =>
+      hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds) && !options.isRevoked(claims.sid),
     verify: {
       algorithms: options.algorithms,
       allowedIss: options.issuer,
@@ -141,6 +159,14 @@ export async function registerBearerAuth (app: FastifyInstance, options: BearerA
       checkTyp: ACCESS_TOKEN_TYPE,
       requiredClaims: REQUIRED_CLAIMS,
       clockTolerance: options.clockToleranceSeconds * 1000
+    }
+  })
+  app.decorateRequest('jwtVerify', async function jwtVerify (this: FastifyRequest) {
+    const verify = (this as unknown as Record<typeof FASTIFY_JWT_VERIFY, () => Promise<AccessTokenClaims>>)[FASTIFY_JWT_VERIFY]
+    try {
+      return await verify.call(this)
+    } catch (error) {
+      throw verifyFailure(this, error)
     }
   })
   const auth = createBearerAuth(options)

@@ -102,6 +102,7 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 export const MISSING_TOKEN_CHALLENGE = 'Bearer realm="gatehouse"'
 export const INVALID_TOKEN_MESSAGE = 'The access token is invalid'
+export const UNKNOWN_KEY_MESSAGE = 'The access token is signed by an unknown key'
 export const INVALID_TOKEN_CHALLENGE = `Bearer realm="gatehouse", error="invalid_token", error_description="${INVALID_TOKEN_MESSAGE}"`
 
 type Assert = Pick<Test, 'equal' | 'strictSame'>
@@ -114,7 +115,8 @@ export async function assertUnauthorized (
   t: Assert,
   app: FastifyInstance,
   request: { url?: string, headers?: Record<string, string> },
-  code: 'missing_token' | 'invalid_token' = 'invalid_token'
+  code: 'missing_token' | 'invalid_token' = 'invalid_token',
+  message = code === 'missing_token' ? 'An access token is required' : INVALID_TOKEN_MESSAGE
 ): Promise<void> {
   const res = await app.inject({ method: 'GET', url: request.url ?? '/auth/me', headers: request.headers ?? {} })
   t.equal(res.statusCode, 401, 'status 401')
@@ -122,14 +124,15 @@ export async function assertUnauthorized (
     statusCode: 401,
     error: 'Unauthorized',
     code,
-    message: code === 'missing_token' ? 'An access token is required' : INVALID_TOKEN_MESSAGE
+    message
   }, `error body with code ${code}`)
-  t.equal(res.headers['www-authenticate'], code === 'missing_token' ? MISSING_TOKEN_CHALLENGE : INVALID_TOKEN_CHALLENGE, 'WWW-Authenticate challenge')
+  const challenge = code === 'missing_token' ? MISSING_TOKEN_CHALLENGE : `Bearer realm="gatehouse", error="invalid_token", error_description="${message}"`
+  t.equal(res.headers['www-authenticate'], challenge, 'WWW-Authenticate challenge')
 }
 
-/** Asserts the token is refused on GET /auth/me with 401 invalid_token. */
-export function assertTokenRefused (t: Assert, app: FastifyInstance, token: string): Promise<void> {
-  return assertUnauthorized(t, app, { headers: { authorization: `Bearer ${token}` } })
+/** Asserts the token is refused on GET /auth/me with 401 invalid_token (and this message). */
+export function assertTokenRefused (t: Assert, app: FastifyInstance, token: string, message = INVALID_TOKEN_MESSAGE): Promise<void> {
+  return assertUnauthorized(t, app, { headers: { authorization: `Bearer ${token}` } }, 'invalid_token', message)
 }
 
 /** Asserts GET /auth/me accepts the token and answers with its user. */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
@@ -54,4 +55,26 @@ test('a database already migrated by a newer version is refused naming the migra
 
   await t.rejects(openStore(`sqlite:${file}`), { message: /^store migrations failed: .*0099_future is missing/ })
   t.same(readdirSync(dir), ['newer.db'], 'no -wal/-shm left behind: the connection was closed')
+})
+
+test('processes opening one new file at the same moment all end up with a migrated store', async t => {
+  const file = join(t.testdir(), 'shared.db')
+  const storeModule = new URL('../../src/store/index.ts', import.meta.url).href
+  // Every process loads first and then opens the file at the same instant.
+  const startAt = Date.now() + 4000
+  const script = `const { openStore } = await import(${JSON.stringify(storeModule)});
+await new Promise(resolve => setTimeout(resolve, ${startAt} - Date.now()));
+const store = await openStore(${JSON.stringify(`sqlite:${file}`)});
+await store.ping(); await store.close()`
+  const runs = Array.from({ length: 8 }, () => new Promise<{ code: number | null, stderr: string }>(resolve => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    child.once('close', code => resolve({ code, stderr }))
+  }))
+  for (const run of await Promise.all(runs)) t.equal(run.code, 0, run.stderr)
+
+  const check = new SQLite(file, { readonly: true })
+  t.teardown(() => check.close())
+  t.same(check.prepare('select name from kysely_migration order by name').all(), [{ name: '0001_core' }, { name: '0002_lifecycle' }], 'each migration ran once')
 })
