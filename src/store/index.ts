@@ -15,8 +15,6 @@ export interface Store {
   close (): Promise<void>
 }
 
-const MIGRATION_ATTEMPTS = 3
-
 /** Opens the store named by `databaseUrl` and brings its schema up to date. */
 export async function openStore (databaseUrl: string): Promise<Store> {
   if (!databaseUrl.startsWith('sqlite:')) {
@@ -33,18 +31,19 @@ export async function openStore (databaseUrl: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000')
 
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
-  // Kysely's migration lock holds only within one process: when several start
-  // on a new file at once, all but one fail on tables another has just made.
-  // Once that one has committed, another pass finds nothing left to do.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await migrateToLatest(db as Kysely<unknown>)
-      break
-    } catch (err) {
-      if (attempt < MIGRATION_ATTEMPTS) continue
-      await db.destroy()
-      throw err
-    }
+  // Kysely runs SQLite migrations outside a transaction and its lock holds
+  // only within one process: processes starting together on a new file
+  // would trip over each other's half-made schema. One IMMEDIATE transaction
+  // makes the whole migration atomic and makes other processes wait for it
+  // (busy_timeout), after which they find nothing left to do.
+  try {
+    sqlite.exec('BEGIN IMMEDIATE')
+    await migrateToLatest(db as Kysely<unknown>)
+    sqlite.exec('COMMIT')
+  } catch (err) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
+    await db.destroy()
+    throw err
   }
 
   return {

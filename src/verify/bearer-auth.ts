@@ -1,6 +1,6 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createVerifier, type Algorithm } from 'fast-jwt'
+import { createDecoder, createVerifier, type Algorithm } from 'fast-jwt'
 import { contractError, sendError } from '../error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from '../errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from '../tokens.js'
@@ -74,15 +74,31 @@ function isContractError (error: unknown): error is FastifyError {
  */
 export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   const keyFor = keyLookup(options)
-  const verify = createVerifier({
-    algorithms: options.algorithms,
-    allowedIss: options.issuer,
-    allowedAud: options.audience,
-    checkTyp: ACCESS_TOKEN_TYPE,
-    requiredClaims: REQUIRED_CLAIMS,
-    clockTolerance: options.clockToleranceSeconds * 1000,
-    key: (decoded: { header: TokenHeader }) => keyFor(decoded.header)
-  })
+  const decodeHeader = createDecoder({ complete: true })
+  // One fast-jwt verifier per key, built once: with a key callback fast-jwt
+  // would parse the PEM again for every token (a quarter of a request's CPU).
+  // Keys come only from our key source, so this holds one entry per key ever published.
+  const verifiers = new Map<string | Buffer, (token: string) => unknown>()
+  function verifierFor (key: string | Buffer) {
+    let verifier = verifiers.get(key)
+    if (verifier === undefined) {
+      verifier = createVerifier({
+        algorithms: options.algorithms,
+        allowedIss: options.issuer,
+        allowedAud: options.audience,
+        checkTyp: ACCESS_TOKEN_TYPE,
+        requiredClaims: REQUIRED_CLAIMS,
+        clockTolerance: options.clockToleranceSeconds * 1000,
+        key
+      })
+      verifiers.set(key, verifier)
+    }
+    return verifier
+  }
+  async function verify (token: string): Promise<unknown> {
+    const key = await keyFor((decodeHeader(token) as { header: TokenHeader }).header)
+    return verifierFor(key)(token)
+  }
   const verified = new WeakSet<FastifyRequest>()
 
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
