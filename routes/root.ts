@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { InvalidTokenError } from '../src/errors.js'
 import { errorReplies, MessageReply } from '../src/schemas.js'
-import { findUserById } from '../src/users.js'
 
 // The seed article's greeting: it knows the user, or says guest.
 const root: FastifyPluginAsyncTypebox = async (app) => {
@@ -16,7 +15,7 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: async (request, reply) => request.headers.authorization === undefined ? undefined : app.authenticate(request, reply)
   }, async (request) => {
     if (request.headers.authorization === undefined) return { message: 'Hello, guest!' }
-    const user = await findUserById(app.store.db, request.user.sub)
+    const user = await app.users.find(request.user.sub)
     if (!user) throw new InvalidTokenError()
     return { message: `Hello, ${user.email}!` }
   })

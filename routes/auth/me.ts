@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InvalidTokenError } from '../../src/errors.js'
 import { bearerSecurity, errorReplies, UserReply } from '../../src/schemas.js'
-import { findUserById, publicUser } from '../../src/users.js'
+import { publicUser } from '../../src/users.js'
 
 const me: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {
@@ -14,7 +14,7 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ user: UserReply }), ...errorReplies(401, 429) }
     }
   }, async (request) => {
-    const user = await findUserById(app.store.db, request.user.sub)
+    const user = await app.users.find(request.user.sub)
     // A token can outlive its account; it is no longer valid then.
     if (!user) throw new InvalidTokenError()
     return { user: publicUser(user) }

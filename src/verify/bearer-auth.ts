@@ -51,6 +51,7 @@ export interface BearerAuth {
 // whitespace or anything else makes the header malformed.
 const BEARER = /^bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid']
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 
 /** The key lookup, refusing a disallowed `alg` before any key is fetched for it. */
 function keyLookup (options: BearerAuthOptions) {
@@ -89,7 +90,12 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
         checkTyp: ACCESS_TOKEN_TYPE,
         requiredClaims: REQUIRED_CLAIMS,
         clockTolerance: options.clockToleranceSeconds * 1000,
-        key
+        key,
+        // Verified tokens are remembered, never past their own `exp` (fast-jwt
+        // bounds each entry by it); claim shape and revocation are still
+        // checked on every request, after this.
+        cache: VERIFIED_TOKEN_CACHE_SIZE,
+        cacheTTL: 60_000
       })
       verifiers.set(key, verifier)
     }

@@ -1,0 +1,517 @@
+// `npm run bench`: Gatehouse against its peers, same run, same machine.
+// Server processes on core 0, this process (autocannon) on core 1, where the
+// machine has two. Writes bench/results/latest.md and latest.svg. See bench/README.md.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createPublicKey, createPrivateKey, randomUUID } from 'node:crypto'
+import { readFileSync, writeFileSync, rmSync, mkdirSync, existsSync } from 'node:fs'
+import { availableParallelism, totalmem } from 'node:os'
+import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url))
+const DURATION = Number(process.env.BENCH_DURATION ?? 5)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const USERS = Number(process.env.BENCH_USERS ?? 1000)
+const CONNECTIONS = 50
+const THREADPOOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4)
+const ARGON2 = {
+  memoryCost: Number(process.env.ARGON2_MEMORY_COST ?? 19456),
+  timeCost: Number(process.env.ARGON2_TIME_COST ?? 2),
+  parallelism: Number(process.env.ARGON2_PARALLELISM ?? 1)
+}
+const PASSWORD = 'bench-password-1234'
+const hasTaskset = availableParallelism() > 1 && existsSync('/usr/bin/taskset')
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+// ---- children measured in-process, pinned like the server -----------------
+if (process.argv[2] === 'child-verify') {
+  const { createVerifier } = await import('fast-jwt')
+  const { pem, tokens } = JSON.parse(readFileSync(process.argv[3], 'utf8'))
+  const verify = createVerifier({ key: pem, algorithms: ['ES256'], allowedIss: 'gatehouse', allowedAud: 'gatehouse', cache: false })
+  for (let i = 0; i < 500; i++) verify(tokens[i % tokens.length]) // warm-up
+  let n = 0
+  const start = process.hrtime.bigint()
+  const end = start + BigInt(DURATION * 1e9)
+  while (process.hrtime.bigint() < end) for (let i = 0; i < 100; i++) verify(tokens[n++ % tokens.length])
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  process.stdout.write(JSON.stringify({ rate: n / seconds, usPerVerify: seconds * 1e6 / n }) + '\n')
+  process.exit(0)
+}
+if (process.argv[2] === 'child-argon2') {
+  const argon2 = (await import('argon2')).default
+  const options = { type: argon2.argon2id, ...ARGON2 }
+  const hash = await argon2.hash(PASSWORD, options)
+  const loop = async (until, counter) => { while (Date.now() < until) { await argon2.verify(hash, PASSWORD); counter.n++ } }
+  await Promise.all(Array.from({ length: THREADPOOL }, () => loop(Date.now() + 1000, { n: 0 }))) // warm-up
+  const counter = { n: 0 }
+  const start = Date.now()
+  await Promise.all(Array.from({ length: THREADPOOL * 2 }, () => loop(start + DURATION * 1000, counter)))
+  process.stdout.write(JSON.stringify({ rate: counter.n / ((Date.now() - start) / 1000) }) + '\n')
+  process.exit(0)
+}
+
+const { default: autocannon } = await import('autocannon')
+const { installNodePeers, installPythonPeer, peersDir, PYTHON } = await import('./setup-peers.js')
+
+// ---- processes ---------------------------------------------------------------
+const children = new Set()
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
+process.on('SIGINT', () => process.exit(130))
+
+function spawnPinned (command, args, env = {}) {
+  const full = hasTaskset ? ['taskset', ['-c', '0', command, ...args]] : [command, args]
+  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  return child
+}
+
+async function firstLine (child, name) {
+  const exited = once(child, 'exit').then(([code]) => { throw new Error(`${name} exited with ${code} before it was ready`) })
+  const [line] = await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited])
+  exited.catch(() => {})
+  return line
+}
+
+// Peak RSS: VmHWM, reset per scenario through clear_refs (Linux >= 4.0, needs write access).
+function resetPeak (pid) { try { writeFileSync(`/proc/${pid}/clear_refs`, '5') } catch {} }
+function peakMb (pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? Number(m[1]) / 1024 : NaN
+}
+
+function cannon (opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, r) => {
+      if (err) return reject(err)
+      // Successful replies per second: a 401 or 503 is not throughput.
+      resolve({ rps: r['2xx'] / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total })
+    })
+  })
+}
+
+async function pool (items, concurrency, work) {
+  const out = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) { const i = next++; out[i] = await work(items[i], i) }
+  }))
+  return out
+}
+
+// Retries a request the server's keep-alive timeout cut off ("other side closed").
+async function post (base, path, body, attempt = 0) {
+  let res
+  try {
+    res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  } catch (err) {
+    if (attempt >= 3) throw err
+    return post(base, path, body, attempt + 1)
+  }
+  const json = await res.json()
+  if (res.status === 409 && attempt > 0) return json // a signup the cut-off attempt had already made
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`)
+  return json
+}
+
+// ---- setup ---------------------------------------------------------------------
+const t0 = Date.now()
+const notes = []
+const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown'
+const facts = {
+  cpu,
+  cores: availableParallelism(),
+  ram: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  node: process.version,
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  pinned: hasTaskset ? 'servers on core 0, load generator on core 1 (taskset)' : 'not pinned (one core or no taskset)'
+}
+console.log(`machine: ${facts.cpu}, ${facts.cores} cores, ${facts.ram}, node ${facts.node}, ${facts.date}`)
+if (hasTaskset) spawn('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+
+installNodePeers()
+const tornadoSkipped = installPythonPeer()
+if (tornadoSkipped) notes.push(tornadoSkipped)
+
+mkdirSync(peersDir, { recursive: true })
+const dbPath = `${peersDir}bench.db`
+for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true })
+
+const GH_PORT = 3910
+const gatehouse = spawnPinned(process.execPath, [here('../dist/src/server.js')], {
+  DATABASE_URL: `sqlite:${dbPath}`,
+  PORT: String(GH_PORT),
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  RATE_LIMIT_MAX: '10000000',
+  LOGIN_MAX_ATTEMPTS: '1000000',
+  UV_THREADPOOL_SIZE: String(THREADPOOL),
+  ARGON2_MEMORY_COST: String(ARGON2.memoryCost),
+  ARGON2_TIME_COST: String(ARGON2.timeCost),
+  ARGON2_PARALLELISM: String(ARGON2.parallelism)
+})
+const GH = `http://127.0.0.1:${GH_PORT}`
+for (let i = 0; ; i++) {
+  try { if ((await fetch(`${GH}/ready`)).ok) break } catch {}
+  if (i > 100 || gatehouse.exitCode !== null) throw new Error('Gatehouse did not start')
+  await sleep(100)
+}
+
+const emails = Array.from({ length: USERS }, (_, i) => `user${i}@bench.example`)
+let t = Date.now()
+await pool(emails, THREADPOOL * 2, (email) => post(GH, '/auth/signup', { email, password: PASSWORD }))
+console.log(`signed up ${USERS} users in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+t = Date.now()
+const logins = await pool(emails, THREADPOOL * 2, (email) => post(GH, '/auth/login', { email, password: PASSWORD }))
+console.log(`logged ${USERS} users in in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+const tokens = logins.map((l) => l.access_token)
+const refreshTokens = logins.map((l) => l.refresh_token)
+const claimsOf = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
+
+const jwks = await (await fetch(`${GH}/.well-known/jwks.json`)).json()
+const kid = JSON.parse(Buffer.from(tokens[0].split('.')[0], 'base64url').toString()).kid
+const jwk = jwks.keys.find((k) => k.kid === kid)
+const publicPem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' })
+const pemFile = `${peersDir}public.pem`
+writeFileSync(pemFile, publicPem)
+
+// ---- peers ---------------------------------------------------------------------
+const peerDefs = [
+  { name: 'Fastify hello (no auth)', key: 'fastify', cmd: [process.execPath, here('./peers/fastify-hello.js')], port: 3911, auth: false },
+  { name: 'Express 5 + passport-jwt', key: 'express', cmd: [process.execPath, here('./peers/express-passport.js')], port: 3912, auth: true },
+  { name: 'Hono + hono/jwt', key: 'hono', cmd: [process.execPath, here('./peers/hono.js')], port: 3913, auth: true },
+  { name: 'Tornado + PyJWT', key: 'tornado', cmd: [PYTHON, here('./peers/tornado_app.py')], port: 3914, auth: true, skip: tornadoSkipped }
+]
+const peers = []
+for (const def of peerDefs.filter((d) => !d.skip)) {
+  const child = spawnPinned(def.cmd[0], def.cmd.slice(1), { PORT: String(def.port), BENCH_PUBLIC_KEY_FILE: pemFile })
+  await firstLine(child, def.name)
+  peers.push({ ...def, pid: child.pid, url: `http://127.0.0.1:${def.port}/` })
+}
+
+// Every greeting route answers alike before it is measured.
+async function check (name, url, expectUser) {
+  const get = (headers) => fetch(url, { headers }).then(async (r) => ({ status: r.status, body: await r.text() }))
+  const ok = await get({ authorization: `Bearer ${tokens[0]}` })
+  const guest = await get({})
+  const bad = await get({ authorization: `Bearer ${tokens[0].slice(0, -4)}AAAA` })
+  const sub = claimsOf(tokens[0]).sub
+  const want = expectUser ? (body) => body.includes('Hello, ') && !body.includes('guest') : () => true
+  if (ok.status !== 200 || !want(ok.body) || guest.status !== 200 || !guest.body.includes('Hello, guest!') || (expectUser && bad.status !== 401)) {
+    throw new Error(`${name} does not serve the greeting as specified: ${JSON.stringify({ ok, guest, bad, sub })}`)
+  }
+}
+await check('Gatehouse', `${GH}/`, true)
+for (const p of peers) await check(p.name, p.url, p.auth)
+
+const results = {}
+const pooledRequests = tokens.map((tok) => ({ method: 'GET', headers: { authorization: `Bearer ${tok}` } }))
+
+// ---- (a) protected route, pooled tokens ----------------------------------------
+async function alternate (targets, runOne) {
+  const runs = new Map(targets.map((tg) => [tg.name, []]))
+  for (const tg of targets) { resetPeak(tg.pid); await runOne(tg, WARMUP) }
+  for (let r = 0; r < ROUNDS; r++) for (const tg of targets) runs.get(tg.name).push(await runOne(tg, DURATION))
+  return targets.map((tg) => summarise(tg, runs.get(tg.name)))
+}
+function summarise (tg, runs) {
+  const bad = runs.reduce((s, x) => s + x.non2xx + x.errors, 0)
+  if (bad > 0) notes.push(`${tg.name}: ${bad} non-2xx replies or errors during the measured runs`)
+  return { name: tg.name, key: tg.key, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), rss: peakMb(tg.pid), runs: runs.map((x) => Math.round(x.rps)) }
+}
+
+console.log('(a) GET / with pooled tokens')
+const targetsA = [
+  { name: 'Gatehouse GET /', key: 'gatehouse', pid: gatehouse.pid, url: `${GH}/`, auth: true },
+  { name: 'Gatehouse GET /auth/me', key: 'gatehouse-me', pid: gatehouse.pid, url: `${GH}/auth/me`, auth: true },
+  ...peers
+]
+results.a = await alternate(targetsA, (tg, duration) => cannon({ url: tg.url, duration, requests: tg.auth ? pooledRequests : undefined }))
+
+// ---- (a') protected route, every token new --------------------------------------
+console.log("(a') GET / with fresh tokens")
+const { default: Database } = await import('better-sqlite3')
+const db = new Database(dbPath, { readonly: true })
+const row = db.prepare("select kid, private_jwk from signing_keys where state = 'active'").get()
+db.close()
+const { createSigner } = await import('fast-jwt')
+const privatePem = createPrivateKey({ key: JSON.parse(row.private_jwk), format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' })
+const sign = createSigner({ key: privatePem, algorithm: 'ES256', header: { alg: 'ES256', typ: 'at+jwt', kid: row.kid } })
+const subjects = tokens.map(claimsOf)
+function freshTokens (n) {
+  const iat = Math.floor(Date.now() / 1000)
+  return Array.from({ length: n }, (_, i) => {
+    const s = subjects[i % subjects.length]
+    return sign({ iss: s.iss, aud: s.aud, sub: s.sub, iat, exp: iat + 900, jti: randomUUID(), sid: s.sid, roles: s.roles })
+  })
+}
+let reused = 0
+function freshRun (list, duration) {
+  let next = 0
+  return cannon({
+    url: `${GH}/`,
+    duration,
+    requests: [{
+      method: 'GET',
+      setupRequest: (req) => {
+        if (next >= list.length) reused++
+        req.headers = { authorization: `Bearer ${list[next++ % list.length]}` }
+        return req
+      }
+    }]
+  })
+}
+const verifyInput = `${peersDir}verify-input.json`
+writeFileSync(verifyInput, JSON.stringify({ pem: publicPem, tokens: freshTokens(2000) }))
+async function childRate (mode, extra = []) {
+  const child = spawnPinned(process.execPath, [fileURLToPath(import.meta.url), mode, ...extra], { UV_THREADPOOL_SIZE: String(THREADPOOL) })
+  const line = await firstLine(child, mode)
+  return JSON.parse(line)
+}
+t = Date.now()
+let list = freshTokens(20000)
+const signRate = 20000 / ((Date.now() - t) / 1000)
+resetPeak(gatehouse.pid)
+const warm = await freshRun(list, WARMUP)
+const perRun = Math.ceil(Math.max(warm.rps, 2000) * DURATION * 2)
+const fresh = []
+const ceilingVerify = []
+for (let r = 0; r < ROUNDS; r++) {
+  list = freshTokens(perRun)
+  fresh.push(await freshRun(list, DURATION))
+  ceilingVerify.push(await childRate('child-verify', [verifyInput]))
+}
+if (reused > 0) notes.push(`(a'): ${reused} requests reused a token because the pre-signed list ran out`)
+results.a2 = {
+  gatehouse: summarise({ name: 'Gatehouse GET / (fresh tokens)', pid: gatehouse.pid }, fresh),
+  ceiling: { name: 'fast-jwt ES256 verify, in-process', rps: median(ceilingVerify.map((x) => x.rate)), us: median(ceilingVerify.map((x) => x.usPerVerify)), runs: ceilingVerify.map((x) => Math.round(x.rate)) },
+  perRun,
+  signRate
+}
+
+// ---- (b) login -------------------------------------------------------------------
+console.log('(b) POST /auth/login')
+let loginNext = 0
+const loginRequest = {
+  method: 'POST',
+  path: '/auth/login',
+  headers: { 'content-type': 'application/json' },
+  setupRequest: (req) => { req.body = JSON.stringify({ email: emails[loginNext++ % USERS], password: PASSWORD }); return req }
+}
+const loginRun = (duration, extra = {}) => cannon({ url: GH, duration, connections: THREADPOOL * 2, requests: [loginRequest], ...extra })
+resetPeak(gatehouse.pid)
+await loginRun(WARMUP)
+const login = []
+const ceilingArgon = []
+for (let r = 0; r < ROUNDS; r++) {
+  login.push(await loginRun(DURATION))
+  ceilingArgon.push(await childRate('child-argon2'))
+}
+results.b = {
+  gatehouse: summarise({ name: 'Gatehouse POST /auth/login', pid: gatehouse.pid }, login),
+  ceiling: { name: `argon2id verify in-process (m=${ARGON2.memoryCost} t=${ARGON2.timeCost} p=${ARGON2.parallelism}, UV_THREADPOOL_SIZE=${THREADPOOL})`, rps: median(ceilingArgon.map((x) => x.rate)), runs: ceilingArgon.map((x) => Math.round(x.rate)) }
+}
+
+// ---- (e) GET / at a fixed rate, with and without a login flood -----------------------
+console.log('(e) GET / under a login flood')
+const protectedRate = Math.max(100, Math.round(results.a[0].rps * 0.25))
+const floodRate = Math.max(10, Math.round(results.b.ceiling.rps * 5))
+const steady = (duration) => cannon({ url: `${GH}/`, duration, connections: 10, overallRate: protectedRate, requests: pooledRequests })
+const quiet = []
+const flooded = []
+let floodLogins = []
+await sleep(2000) // let (b)'s queued argon2 work drain
+await steady(WARMUP)
+let rssQuiet = 0
+let rssFlood = 0
+for (let r = 0; r < ROUNDS; r++) {
+  resetPeak(gatehouse.pid)
+  quiet.push(await steady(DURATION))
+  rssQuiet = Math.max(rssQuiet, peakMb(gatehouse.pid))
+  resetPeak(gatehouse.pid)
+  const flood = loginRun(DURATION + 1, { connections: 64, overallRate: floodRate })
+  await sleep(500)
+  flooded.push(await steady(DURATION))
+  floodLogins.push(await flood)
+  await sleep(2000) // the flood's queued argon2 work (up to 32 pending) drains before the next quiet run
+  rssFlood = Math.max(rssFlood, peakMb(gatehouse.pid))
+}
+floodLogins = { ok: floodLogins.reduce((s, x) => s + x.total - x.non2xx, 0), refused: floodLogins.reduce((s, x) => s + x.non2xx, 0) }
+const sumE = (name, runs, rss) => ({ ...summarise({ name, pid: gatehouse.pid }, runs), rss })
+results.e = { quiet: sumE('GET / alone', quiet, rssQuiet), flooded: sumE('GET / during the login flood', flooded, rssFlood), protectedRate, floodRate, floodLogins }
+
+// ---- (c) refresh: every request presents a refresh token never presented before ----
+// A 200 reply's new refresh token goes to a queue the next request takes from
+// (autocannon resets its per-client context on each loop, so no per-client chain);
+// the pool of login sessions starts the chains and refills them after a failure.
+console.log('(c) POST /auth/refresh')
+let refreshNext = 0
+const refreshQueue = []
+const refreshRequest = {
+  method: 'POST',
+  path: '/auth/refresh',
+  headers: { 'content-type': 'application/json' },
+  setupRequest: (req) => {
+    // Never a token twice: a reuse would revoke its session (and its pooled access token).
+    const rt = refreshQueue.length > 0 ? refreshQueue.shift() : (refreshTokens[refreshNext++] ?? 'pool-exhausted')
+    req.body = JSON.stringify({ refresh_token: rt })
+    return req
+  },
+  onResponse: (status, body) => { if (status === 200) refreshQueue.push(JSON.parse(body).refresh_token) }
+}
+// Gatehouse holds every rotation's reply ROTATION_SETTLE_MS (250 ms, src/sessions.ts) on
+// purpose, so one connection refreshes at most 4 times a second: many connections.
+// Each run strands one chain per connection (the replies autocannon stops waiting
+// for), so warm-up + rounds times this must stay below the pool of login sessions.
+const REFRESH_CONNECTIONS = Math.min(200, Math.floor(USERS / (ROUNDS + 2)))
+const refreshRun = (duration) => cannon({ url: GH, duration, connections: REFRESH_CONNECTIONS, requests: [refreshRequest] })
+resetPeak(gatehouse.pid)
+await refreshRun(WARMUP)
+const refresh = []
+for (let r = 0; r < ROUNDS; r++) refresh.push(await refreshRun(DURATION))
+results.c = summarise({ name: 'Gatehouse POST /auth/refresh', pid: gatehouse.pid }, refresh)
+
+// ---- (d) signup ------------------------------------------------------------------------
+console.log('(d) POST /auth/signup')
+let signupNext = 0
+const signupRequest = {
+  method: 'POST',
+  path: '/auth/signup',
+  headers: { 'content-type': 'application/json' },
+  setupRequest: (req) => { req.body = JSON.stringify({ email: `new${signupNext++}@bench.example`, password: PASSWORD }); return req }
+}
+const signupRun = (duration) => cannon({ url: GH, duration, connections: THREADPOOL * 2, requests: [signupRequest] })
+resetPeak(gatehouse.pid)
+await signupRun(WARMUP)
+const signup = []
+for (let r = 0; r < ROUNDS; r++) signup.push(await signupRun(DURATION))
+results.d = summarise({ name: 'Gatehouse POST /auth/signup', pid: gatehouse.pid }, signup)
+
+for (const c of children) c.kill('SIGTERM')
+const elapsed = (Date.now() - t0) / 1000
+
+// ---- report ------------------------------------------------------------------------------
+const f0 = (x) => Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a'
+const f1 = (x) => Number.isFinite(x) ? x.toFixed(1) : 'n/a'
+const f2 = (x) => Number.isFinite(x) ? x.toFixed(2) : 'n/a'
+const row3 = (r, ratio = '') => `| ${r.name} | ${f0(r.rps)} | ${f1(r.p50)} | ${f1(r.p99)} | ${f0(r.rss)} | ${ratio} |`
+const gh = results.a[0]
+const peerRatio = (key) => { const p = results.a.find((x) => x.key === key); return p ? gh.rps / p.rps : NaN }
+const targets = [
+  ['GET / pooled ≥ 0.8 × bare Fastify', peerRatio('fastify'), 0.8],
+  ['GET / pooled ≥ 3 × Hono + hono/jwt', peerRatio('hono'), 3],
+  ['GET / pooled ≥ 5 × Express + passport-jwt', peerRatio('express'), 5],
+  ['GET / pooled ≥ 5 × Tornado + PyJWT', peerRatio('tornado'), 5],
+  ['GET / fresh tokens ≥ 0.85 × in-process ES256 verify', results.a2.gatehouse.rps / results.a2.ceiling.rps, 0.85],
+  ['login ≥ 0.9 × raw argon2', results.b.gatehouse.rps / results.b.ceiling.rps, 0.9],
+  ['GET / p99 under flood ≤ 2 × without', results.e.flooded.p99 / results.e.quiet.p99, 2, true],
+  ['peak RSS under flood < 250 MB', results.e.flooded.rss, 250, true]
+]
+const met = ([, v, goal, atMost]) => Number.isFinite(v) ? ((atMost ? v <= goal : v >= goal) ? 'met' : '**not met**') : 'not measured'
+const header = '| server | req/s | p50 ms | p99 ms | peak RSS MB | ratio |\n| --- | ---: | ---: | ---: | ---: | --- |'
+const md = `# Gatehouse benchmark
+
+Machine: ${facts.cpu}, ${facts.cores} cores, ${facts.ram} RAM; Node ${facts.node}; ${facts.date}.
+Pinning: ${facts.pinned}. Each run ${DURATION} s after a ${WARMUP} s warm-up; ${ROUNDS} rounds, alternated; medians shown.
+Gatehouse: SQLite file store, ES256, argon2id m=${ARGON2.memoryCost} t=${ARGON2.timeCost} p=${ARGON2.parallelism}, UV_THREADPOOL_SIZE=${THREADPOOL}; ${USERS} users.
+Whole bench: ${f0(elapsed)} s (after \`npm run build\`). Load generator: autocannon (one process, ${CONNECTIONS} connections unless stated). req/s counts 2xx replies only.\nOrder: (a), (a'), (b), (e), (c), (d); peak RSS is reset before each scenario but cannot drop below what the process already holds.
+
+## Targets (issue 5)
+
+| target | value | met? |
+| --- | ---: | --- |
+${targets.map((x) => `| ${x[0]} | ${f2(x[1])} | ${met(x)} |`).join('\n')}
+
+## (a) GET / with a pool of ${USERS} tokens, round-robin
+
+${header}
+${results.a.map((r) => row3(r, r.key === 'gatehouse' ? '' : `Gatehouse GET / = ${f2(gh.rps / r.rps)} ×`)).join('\n')}
+
+Runs (req/s): ${results.a.map((r) => `${r.name} ${r.runs.join(' / ')}`).join('; ')}.
+
+## (a') GET / where every token is new
+
+${header}
+${row3(results.a2.gatehouse, `${f2(results.a2.gatehouse.rps / results.a2.ceiling.rps)} × the ceiling`)}
+| ${results.a2.ceiling.name} (ceiling) | ${f0(results.a2.ceiling.rps)} | ${f1(results.a2.ceiling.us / 1000)} per verify | | | |
+
+Tokens signed by the bench with the active key from the store (${f0(results.a2.signRate)}/s), ${f0(results.a2.perRun)} per run. Runs: Gatehouse ${results.a2.gatehouse.runs.join(' / ')}; ceiling ${results.a2.ceiling.runs.join(' / ')}.
+
+## (b) POST /auth/login (${THREADPOOL * 2} connections)
+
+${header}
+${row3(results.b.gatehouse, `${f2(results.b.gatehouse.rps / results.b.ceiling.rps)} × the ceiling`)}
+| ${results.b.ceiling.name} (ceiling) | ${f1(results.b.ceiling.rps)} | | | | |
+
+Runs: Gatehouse ${results.b.gatehouse.runs.join(' / ')}; ceiling ${results.b.ceiling.runs.join(' / ')}.
+
+## (c) POST /auth/refresh (${REFRESH_CONNECTIONS} connections, because Gatehouse holds each rotation's reply 250 ms on purpose (ROTATION_SETTLE_MS), so p50 cannot go below 250 ms; every request presents a refresh token never presented before: the rotation chains of the ${USERS} login sessions)
+
+${header}
+${row3(results.c)}
+
+## (d) POST /auth/signup (unique emails, ${THREADPOOL * 2} connections)
+
+${header}
+${row3(results.d)}
+
+## (e) GET / at ${f0(results.e.protectedRate)} req/s (a quarter of (a)), alone and while logins are flooded at ${f0(results.e.floodRate)} req/s (5 × the argon2 ceiling)
+
+${header}
+${row3(results.e.quiet)}
+${row3(results.e.flooded, `p99 ${f2(results.e.flooded.p99 / results.e.quiet.p99)} × alone`)}
+
+GET / reached ${f0(results.e.flooded.rps)} of the ${f0(results.e.protectedRate)} req/s offered during the flood (the argon2 threads share its core). During the floods: ${f0(results.e.floodLogins.ok)} logins answered 200, ${f0(results.e.floodLogins.refused)} refused (503 overloaded or other non-2xx).
+
+## Notes
+
+${notes.length ? notes.map((n) => `- ${n}`).join('\n') : '- none'}
+`
+mkdirSync(here('./results/'), { recursive: true })
+writeFileSync(here('./results/latest.md'), md)
+writeFileSync(here('./results/latest.svg'), chart())
+console.log(md)
+
+function chart () {
+  const groups = [
+    { title: '(a) GET /, pooled tokens', bars: results.a },
+    { title: "(a') GET /, fresh tokens", bars: [results.a2.gatehouse, { ...results.a2.ceiling, p99: NaN }] },
+    { title: '(b) POST /auth/login', bars: [results.b.gatehouse, { ...results.b.ceiling, p99: NaN }] },
+    { title: '(c) POST /auth/refresh', bars: [results.c] },
+    { title: '(d) POST /auth/signup', bars: [results.d] },
+    { title: '(e) GET / during a login flood', bars: [results.e.quiet, results.e.flooded] }
+  ]
+  const W = 900
+  const barH = 16
+  const labelW = 250
+  const colW = 280
+  let y = 50
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  const parts = []
+  for (const g of groups) {
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${esc(g.title)}</text>`)
+    y += 8
+    const maxR = Math.max(...g.bars.map((b) => b.rps || 0))
+    const maxP = Math.max(...g.bars.map((b) => Number.isFinite(b.p99) ? b.p99 : 0))
+    for (const b of g.bars) {
+      const isGh = /Gatehouse|GET \/ /.test(b.name)
+      const color = isGh ? '#2b6cb0' : '#a0aec0'
+      const wr = maxR ? (b.rps / maxR) * (colW - 70) : 0
+      const wp = maxP && Number.isFinite(b.p99) ? (b.p99 / maxP) * (colW - 70) : 0
+      // Labels longer than the label column are cut; the report has them whole.
+      const label = b.name.length > 38 ? `${b.name.slice(0, 37)}…` : b.name
+      parts.push(`<text x="10" y="${y + 12}" font-size="11">${esc(label)}</text>`)
+      parts.push(`<rect x="${labelW}" y="${y}" width="${wr.toFixed(1)}" height="${barH - 3}" fill="${color}"/><text x="${(labelW + wr + 4).toFixed(1)}" y="${y + 11}" font-size="11">${f0(b.rps)}</text>`)
+      if (Number.isFinite(b.p99)) parts.push(`<rect x="${labelW + colW + 60}" y="${y}" width="${wp.toFixed(1)}" height="${barH - 3}" fill="${isGh ? '#c05621' : '#cbd5e0'}"/><text x="${(labelW + colW + 64 + wp).toFixed(1)}" y="${y + 11}" font-size="11">${f1(b.p99)} ms</text>`)
+      y += barH
+    }
+    y += 18
+  }
+  const head = `<text x="10" y="20" font-size="14" font-weight="bold">Gatehouse vs peers — ${esc(facts.cpu)}, ${facts.cores} cores, Node ${facts.node}, ${facts.date}</text>` +
+    `<text x="${labelW}" y="40" font-size="12">requests/s (higher is better)</text><text x="${labelW + colW + 60}" y="40" font-size="12">p99 latency (lower is better)</text>`
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n${head}\n${parts.join('\n')}\n</svg>\n`
+}
+process.exit(0)

@@ -1,0 +1,13 @@
+import fp from 'fastify-plugin'
+import { UserDirectory } from '../src/user-directory.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Users by id, cached, for routes that only show them. */
+    users: UserDirectory
+  }
+}
+
+export default fp(async function usersPlugin (app) {
+  app.decorate('users', new UserDirectory(app.store.db))
+}, { name: 'users', dependencies: ['store'] })
