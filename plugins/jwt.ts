@@ -19,17 +19,19 @@ export default fp(async function jwtPlugin (app) {
   const { jwt } = app.config
   const keys = await loadSigningKeys(app.store.db, { ...jwt, accessTokenTtl: app.config.accessTokenTtl })
 
+  // An unknown kid may be a key another instance has just rotated in: look in the store (rate-limited) before refusing.
+  async function lookUpUnknownKid (kid: string) {
+    const key = await keys.lookup(kid)
+    if (key === undefined) throw new UnknownKeyError()
+    return key
+  }
+
   await registerBearerAuth(app, {
     algorithms: [keys.algorithm],
     issuer: jwt.issuer,
     audience: jwt.audience,
     clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-    keyFor: async ({ kid }) => {
-      // An unknown kid may be a key another instance has just rotated in: look in the store (rate-limited) before refusing.
-      const key = await keys.lookup(kid)
-      if (key === undefined) throw new UnknownKeyError()
-      return key
-    },
+    keyFor: ({ kid }) => keys.verificationKey(kid) ?? lookUpUnknownKid(kid),
     isRevoked: (sid) => app.revocations.has(sid)
   })
 

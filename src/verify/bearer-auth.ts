@@ -1,9 +1,10 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createDecoder, createVerifier, type Algorithm } from 'fast-jwt'
+import { createVerifier, type Algorithm } from 'fast-jwt'
 import { contractError, sendError } from '../error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from '../errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from '../tokens.js'
+import { VerifiedTokens } from './verified-tokens.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -55,7 +56,7 @@ const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 
 /** The key lookup, refusing a disallowed `alg` before any key is fetched for it. */
 function keyLookup (options: BearerAuthOptions) {
-  return async (header: TokenHeader): Promise<string | Buffer> => {
+  return (header: TokenHeader): Promise<string | Buffer> | string | Buffer => {
     const { alg, kid } = header
     if (!options.algorithms.includes(alg as Algorithm)) throw new InvalidTokenError()
     if (typeof kid !== 'string') throw new UnknownKeyError()
@@ -75,7 +76,6 @@ function isContractError (error: unknown): error is FastifyError {
  */
 export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   const keyFor = keyLookup(options)
-  const decodeHeader = createDecoder({ complete: true })
   // One fast-jwt verifier per key, built once: with a key callback fast-jwt
   // would parse the PEM again for every token (a quarter of a request's CPU).
   // Keys come only from our key source, so this holds one entry per key ever published.
@@ -90,44 +90,54 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
         checkTyp: ACCESS_TOKEN_TYPE,
         requiredClaims: REQUIRED_CLAIMS,
         clockTolerance: options.clockToleranceSeconds * 1000,
-        key,
-        // Verified tokens are remembered, never past their own `exp` (fast-jwt
-        // bounds each entry by it); claim shape and revocation are still
-        // checked on every request, after this.
-        cache: VERIFIED_TOKEN_CACHE_SIZE,
-        cacheTTL: 60_000
+        key
       })
       verifiers.set(key, verifier)
     }
     return verifier
   }
-  async function verify (token: string): Promise<unknown> {
-    const key = await keyFor((decodeHeader(token) as { header: TokenHeader }).header)
-    return verifierFor(key)(token)
+  const verifiedTokens = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE)
+
+  /** Every check but revocation, which the caller makes on every request. */
+  async function verify (authorization: string): Promise<AccessTokenClaims> {
+    const remembered = verifiedTokens.get(authorization, Date.now())
+    if (remembered !== undefined) {
+      // Only while its key is still published: a withdrawn key's tokens are refused at once.
+      const current = keyFor(remembered.header)
+      if ((current instanceof Promise ? await current : current) === remembered.key) return remembered.claims
+      verifiedTokens.forget(authorization)
+    }
+    const token = BEARER.exec(authorization)?.[1]
+    if (token === undefined) throw new InvalidTokenError()
+    // Only the header picks the key; the verifier reads the rest.
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()) as unknown
+    if (typeof header !== 'object' || header === null) throw new InvalidTokenError()
+    const { alg, kid } = header as TokenHeader
+    const key = await keyFor({ alg, kid })
+    const claims = verifierFor(key)(token)
+    if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) throw new InvalidTokenError()
+    verifiedTokens.remember(authorization, {
+      claims,
+      header: { alg: alg as Algorithm, kid: kid as string },
+      key,
+      expiresAt: claims.exp * 1000 + options.clockToleranceSeconds * 1000
+    })
+    return claims
   }
-  const verified = new WeakSet<FastifyRequest>()
-
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
-    if (verified.has(request)) return undefined
-    const header = request.headers.authorization
-    if (header === undefined) return new MissingTokenError()
-    const token = BEARER.exec(header)?.[1]
-    if (token === undefined) return new InvalidTokenError()
+    const authorization = request.headers.authorization
+    if (authorization === undefined) return new MissingTokenError()
 
-    let claims: unknown
+    let claims: AccessTokenClaims
     try {
-      claims = await verify(token)
+      claims = await verify(authorization)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
-      // fast-jwt wraps what the key callback threw in its own error, as `originalError`.
-      const cause = (error as { originalError?: unknown }).originalError ?? error
-      return isContractError(cause) ? cause : new InvalidTokenError()
+      return isContractError(error) ? error : new InvalidTokenError()
     }
-    if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) return new InvalidTokenError()
     // In memory: revocation bites at once without a store or network read per request.
     if (options.isRevoked(claims.sid)) return new RevokedTokenError()
     request.user = claims
-    verified.add(request)
     return undefined
   }
 

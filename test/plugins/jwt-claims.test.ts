@@ -61,6 +61,14 @@ test('a token whose header is not JSON is refused', async (t) => {
   await assertTokenRefused(t, app, forge({ raw: 'alg=ES256' }, decode(token).payload, serverSigner(app)))
 })
 
+test('a token whose header is JSON but not an object is refused', async (t) => {
+  const app = await build(t)
+  const { token } = await signupAndLogin(app)
+  for (const header of ['null', '42', '"ES256"']) {
+    await assertTokenRefused(t, app, forge({ raw: header }, decode(token).payload, serverSigner(app)))
+  }
+})
+
 test('a token with a critical header extension the server does not know is refused', async (t) => {
   const app = await build(t)
   const { token } = await signupAndLogin(app)

@@ -1,0 +1,110 @@
+import Fastify from 'fastify'
+import { test } from 'tap'
+import { UnknownKeyError } from '../../../src/errors.js'
+import { createBearerAuth } from '../../../src/verify/bearer-auth.js'
+import { UNKNOWN_KEY_MESSAGE } from '../../helpers/forge.js'
+import { bearer, newKey, nowSeconds, signAccessToken, type TestKey } from '../../helpers/tokens.js'
+
+// A verified token is remembered by its Authorization header: what must still
+// refuse it on every later request, and what must not leak between requests.
+
+const pem = (key: TestKey) => key.publicKey.export({ type: 'spki', format: 'pem' }).toString()
+
+async function guardedApp (t: { teardown (fn: () => unknown): void }, clockToleranceSeconds = 0) {
+  const keys = new Map<string, string>()
+  const revoked = new Set<string>()
+  const auth = createBearerAuth({
+    algorithms: ['ES256'],
+    issuer: 'gatehouse',
+    audience: 'gatehouse',
+    clockToleranceSeconds,
+    keyFor: ({ kid }) => {
+      const key = keys.get(kid)
+      if (key === undefined) throw new UnknownKeyError()
+      return key
+    },
+    isRevoked: (sid) => revoked.has(sid)
+  })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.get('/orders', { onRequest: auth.authenticate }, async (request) => {
+    let mutated = true
+    try {
+      request.user.roles.push('admin')
+    } catch {
+      mutated = false
+    }
+    return { sub: request.user.sub, roles: request.user.roles, frozen: Object.isFrozen(request.user), mutated }
+  })
+  await app.ready()
+  return { app, keys, revoked }
+}
+
+test('a remembered token is refused once its exp has passed', async (t) => {
+  const { app, keys } = await guardedApp(t)
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  const token = signAccessToken(key, { iat: nowSeconds() - 10, exp: nowSeconds() + 1 })
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'again, from memory')
+  const exp = (nowSeconds() + 1) * 1000
+  await new Promise(resolve => setTimeout(resolve, exp - Date.now() + 50))
+  const late = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal(late.statusCode, 401)
+  t.equal(late.json().code, 'invalid_token')
+})
+
+test('a remembered token is refused once its key is withdrawn, or replaced under the same kid', async (t) => {
+  const { app, keys } = await guardedApp(t)
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  const token = signAccessToken(key)
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+
+  keys.delete(key.kid)
+  const withdrawn = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal(withdrawn.statusCode, 401)
+  t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
+
+  keys.set(key.kid, pem(key))
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
+  keys.set(key.kid, pem(newKey()))
+  const replaced = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal(replaced.statusCode, 401, 'another key under the kid does not carry the old signature')
+  t.equal(replaced.json().code, 'invalid_token')
+})
+
+test('a remembered token is refused once its session is revoked', async (t) => {
+  const { app, keys, revoked } = await guardedApp(t)
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  const token = signAccessToken(key, { sid: 'session-1' })
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+  revoked.add('session-1')
+  const res = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal(res.statusCode, 401)
+  t.equal(res.json().code, 'invalid_token')
+})
+
+test('the claims requests share are frozen: a handler cannot change what the next request sees', async (t) => {
+  const { app, keys } = await guardedApp(t)
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  const token = signAccessToken(key, { roles: ['user'] })
+  for (let i = 0; i < 2; i++) {
+    const res = await app.inject({ url: '/orders', headers: bearer(token) })
+    t.strictSame(res.json(), { sub: 'user-1', roles: ['user'], frozen: true, mutated: false })
+  }
+})
+
+test('only the exact header is remembered: the same token after a malformed prefix is refused', async (t) => {
+  const { app, keys } = await guardedApp(t)
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  const token = signAccessToken(key)
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+  t.equal((await app.inject({ url: '/orders', headers: { authorization: `bearer ${token}` } })).statusCode, 200, 'the scheme is case-insensitive')
+  for (const authorization of [`Bearer  ${token}`, `Bearer ${token} `, `Basic ${token}`, `Bearer ${token}.x`]) {
+    t.equal((await app.inject({ url: '/orders', headers: { authorization } })).statusCode, 401, JSON.stringify(authorization.slice(0, 9)))
+  }
+})
