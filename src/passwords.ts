@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
+import pLimit from 'p-limit'
 import { OverloadedError } from './errors.js'
 
 export interface Argon2Params {
@@ -34,18 +36,21 @@ export interface PasswordHasher {
  */
 const DEFAULT_MAX_PENDING = 32
 
-export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT_MAX_PENDING): PasswordHasher {
-  const options = { type: argon2.argon2id as 2, ...params }
-  let pending = 0
+/**
+ * argon2 hashes running at once: one per core this process may use, and at
+ * least two so the thread pool always has the next one while a reply goes
+ * out. More would not verify faster, only take CPU from the event loop,
+ * which must keep answering token checks during a login flood.
+ */
+export const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism())
 
-  async function gated<T> (work: () => Promise<T>): Promise<T> {
-    if (pending >= maxPending) throw new OverloadedError()
-    pending++
-    try {
-      return await work()
-    } finally {
-      pending--
-    }
+export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT_MAX_PENDING, concurrency = DEFAULT_CONCURRENCY): PasswordHasher {
+  const options = { type: argon2.argon2id as 2, ...params }
+  const limit = pLimit(concurrency)
+
+  function gated<T> (work: () => Promise<T>): Promise<T> {
+    if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new OverloadedError())
+    return limit(work)
   }
 
   // Made up front so the first unknown-email login is not slower than the rest.

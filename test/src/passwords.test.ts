@@ -111,3 +111,23 @@ test('a failed argon2 call releases its queue slot', async (t) => {
   t.same(await hasher.verify('not-a-hash', PASSWORD), { ok: false, needsRehash: false })
   t.type(await hasher.hash(PASSWORD), 'string')
 })
+
+test('no more argon2 calls run at once than the concurrency, and the rest wait their turn', async (t) => {
+  const verify = argon2.verify
+  let running = 0
+  let most = 0
+  argon2.verify = async (...args: Parameters<typeof verify>) => {
+    most = Math.max(most, ++running)
+    try {
+      return await verify(...args)
+    } finally {
+      running--
+    }
+  }
+  t.teardown(() => { argon2.verify = verify })
+  const hasher = createPasswordHasher(CHEAP, 32, 2)
+  const hash = await hasher.hash(PASSWORD)
+  const results = await Promise.all(Array.from({ length: 6 }, () => hasher.verify(hash, PASSWORD)))
+  t.same(results, Array.from({ length: 6 }, () => ({ ok: true, needsRehash: false })))
+  t.equal(most, 2)
+})
