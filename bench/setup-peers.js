@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const peersDir = fileURLToPath(new URL('./.peers/', import.meta.url))
-const packages = ['express@5', 'passport', 'passport-jwt', 'hono', '@hono/node-server', 'fastify']
-const names = ['express', 'passport', 'passport-jwt', 'hono', '@hono/node-server', 'fastify']
+const packages = ['express@5', 'passport', 'passport-jwt', 'hono', '@hono/node-server', 'fastify@5', 'fast-jwt@6']
+const names = ['express', 'passport', 'passport-jwt', 'hono', '@hono/node-server', 'fastify', 'fast-jwt']
 export const PYTHON = '/usr/bin/python3'
 
 function run (command, args, options = {}) {
