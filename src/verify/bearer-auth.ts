@@ -98,17 +98,25 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   }
   const verifiedTokens = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE)
 
-  /** Every check but revocation, which the caller makes on every request. */
-  async function verify (authorization: string): Promise<AccessTokenClaims> {
-    const remembered = verifiedTokens.get(authorization, Date.now())
-    if (remembered !== undefined) {
-      // Only while its key is still published: a withdrawn key's tokens are refused at once.
-      const current = keyFor(remembered.header)
-      if ((current instanceof Promise ? await current : current) === remembered.key) return remembered.claims
-      verifiedTokens.forget(authorization)
+  /** The claims of a remembered token, while its key is still the one that verified it. */
+  async function recall (token: string): Promise<AccessTokenClaims | undefined> {
+    const remembered = verifiedTokens.get(token, Date.now())
+    if (remembered === undefined) return undefined
+    // A withdrawn or replaced key's tokens are refused at once, not at their exp.
+    let current: string | Buffer | undefined
+    try {
+      const lookup = keyFor(remembered.header)
+      current = lookup instanceof Promise ? await lookup : lookup
+    } finally {
+      if (current !== remembered.key) verifiedTokens.forget(token)
     }
-    const token = BEARER.exec(authorization)?.[1]
-    if (token === undefined) throw new InvalidTokenError()
+    return current === remembered.key ? remembered.claims : undefined
+  }
+
+  /** Every check but revocation, which the caller makes on every request. */
+  async function verify (token: string): Promise<AccessTokenClaims> {
+    const recalled = await recall(token)
+    if (recalled !== undefined) return recalled
     // Only the header picks the key; the verifier reads the rest.
     const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()) as unknown
     if (typeof header !== 'object' || header === null) throw new InvalidTokenError()
@@ -116,7 +124,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     const key = await keyFor({ alg, kid })
     const claims = verifierFor(key)(token)
     if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) throw new InvalidTokenError()
-    verifiedTokens.remember(authorization, {
+    verifiedTokens.remember(token, {
       claims,
       header: { alg: alg as Algorithm, kid: kid as string },
       key,
@@ -124,20 +132,24 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     })
     return claims
   }
+
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
     const authorization = request.headers.authorization
     if (authorization === undefined) return new MissingTokenError()
+    const token = BEARER.exec(authorization)?.[1]
+    if (token === undefined) return new InvalidTokenError()
 
     let claims: AccessTokenClaims
     try {
-      claims = await verify(authorization)
+      claims = await verify(token)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
       return isContractError(error) ? error : new InvalidTokenError()
     }
     // In memory: revocation bites at once without a store or network read per request.
     if (options.isRevoked(claims.sid)) return new RevokedTokenError()
-    request.user = claims
+    // The remembered claims serve every request with this token: each gets its own copy to change.
+    request.user = { ...claims, roles: [...claims.roles], aud: Array.isArray(claims.aud) ? [...claims.aud] : claims.aud }
     return undefined
   }
 
