@@ -131,3 +131,13 @@ test('no more argon2 calls run at once than the concurrency, and the rest wait t
   t.same(results, Array.from({ length: 6 }, () => ({ ok: true, needsRehash: false })))
   t.equal(most, 2)
 })
+
+test('calls waiting for their turn count against the queue bound', async (t) => {
+  const hasher = createPasswordHasher(CHEAP, 3, 1)
+  const hash = await hasher.hash(PASSWORD)
+  const results = await Promise.allSettled([
+    hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD)
+  ])
+  t.same(results.map(r => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected'], 'one running and two waiting fill a bound of three')
+  t.ok((results[3] as PromiseRejectedResult).reason instanceof OverloadedError)
+})
