@@ -1,7 +1,7 @@
 // `npm run bench`: Gatehouse against its peers, same run, same machine.
 // Server processes on core 0, this process (autocannon) on core 1, where the
 // machine has two. Writes bench/results/latest.md and latest.svg. See bench/README.md.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createPublicKey, createPrivateKey, randomUUID } from 'node:crypto'
 import { readFileSync, writeFileSync, rmSync, mkdirSync, existsSync } from 'node:fs'
@@ -86,6 +86,21 @@ function peakMb (pid) {
   return m ? Number(m[1]) / 1024 : NaN
 }
 
+// Seconds of CPU a process has used (all its threads), from /proc/<pid>/stat.
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100
+function cpuSeconds (pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+}
+/** A run against one server, with how busy the server's process was meanwhile (100 = one core). */
+async function measured (pid, run) {
+  const cpu0 = cpuSeconds(pid)
+  const t0 = Date.now()
+  const result = await run()
+  return { ...result, cpu: 100 * (cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000) }
+}
+
 function cannon (opts, { leadIn = 0 } = {}) {
   return new Promise((resolve, reject) => {
     let inWindow = 0
@@ -93,8 +108,8 @@ function cannon (opts, { leadIn = 0 } = {}) {
     const instance = autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts, ...(leadIn ? { duration: (opts.duration ?? DURATION) + leadIn } : {}) }, (err, r) => {
       if (err) return reject(err)
       // Successful replies per second: a 401 or 503 is not throughput. With a
-      // lead-in, only replies after it count, so a pipeline filling up from
-      // empty (seconds-long argon2 queues) is not measured as slowness.
+      // lead-in, only replies after it count, so argon2's queue filling from
+      // empty is not measured as slowness (latencies and non-2xx still cover the whole run).
       const rps = leadIn ? inWindow / ((r.finish.getTime() - windowStart) / 1000) : r['2xx'] / r.duration
       resolve({ rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total })
     })
@@ -224,13 +239,13 @@ const pooledRequests = tokens.map((tok) => ({ method: 'GET', headers: { authoriz
 async function alternate (targets, runOne) {
   const runs = new Map(targets.map((tg) => [tg.name, []]))
   for (const tg of targets) { resetPeak(tg.pid); await runOne(tg, WARMUP) }
-  for (let r = 0; r < ROUNDS; r++) for (const tg of targets) runs.get(tg.name).push(await runOne(tg, DURATION))
+  for (let r = 0; r < ROUNDS; r++) for (const tg of targets) runs.get(tg.name).push(await measured(tg.pid, () => runOne(tg, DURATION)))
   return targets.map((tg) => summarise(tg, runs.get(tg.name)))
 }
 function summarise (tg, runs) {
   const bad = runs.reduce((s, x) => s + x.non2xx + x.errors, 0)
   if (bad > 0) notes.push(`${tg.name}: ${bad} non-2xx replies or errors during the measured runs`)
-  return { name: tg.name, key: tg.key, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), rss: peakMb(tg.pid), runs: runs.map((x) => Math.round(x.rps)) }
+  return { name: tg.name, key: tg.key, rps: median(runs.map((x) => x.rps)), p50: median(runs.map((x) => x.p50)), p99: median(runs.map((x) => x.p99)), rss: peakMb(tg.pid), runs: runs.map((x) => Math.round(x.rps)), cpu: runs.map((x) => x.cpu) }
 }
 
 console.log('(a) GET / with pooled tokens')
@@ -294,7 +309,10 @@ const perRun = Math.ceil(fastest * DURATION * 2)
 const fresh = new Map(freshTargets.map((tg) => [tg, []]))
 const ceilingVerify = []
 for (let r = 0; r < ROUNDS; r++) {
-  for (const tg of freshTargets) fresh.get(tg).push(await freshRun(tg.url, freshTokens(perRun), DURATION))
+  for (const tg of freshTargets) {
+    const list = freshTokens(perRun)
+    fresh.get(tg).push(await measured(tg.pid, () => freshRun(tg.url, list, DURATION)))
+  }
   ceilingVerify.push(await childRate('child-verify', [verifyInput]))
 }
 if (reused > 0) notes.push(`(a'): ${reused} requests reused a token because the pre-signed list ran out`)
@@ -425,6 +443,7 @@ const targets = [
   ['peak RSS under flood < 250 MB', results.e.flooded.rss, 250, true]
 ]
 const met = ([, v, goal, atMost]) => Number.isFinite(v) ? ((atMost ? v <= goal : v >= goal) ? 'met' : '**not met**') : 'not measured'
+const runsWithCpu = (r) => `${r.name} ${r.runs.map((x, i) => `${f0(x)} (${f0(r.cpu[i])} %)`).join(' / ')}`
 const header = '| server | req/s | p50 ms | p99 ms | peak RSS MB | ratio |\n| --- | ---: | ---: | ---: | ---: | --- |'
 const md = `# Gatehouse benchmark
 
@@ -444,7 +463,8 @@ ${targets.map((x) => `| ${x[0]} | ${f2(x[1])} | ${met(x)} |`).join('\n')}
 ${header}
 ${results.a.map((r) => row3(r, r.key === 'gatehouse' ? '' : `Gatehouse GET / = ${f2(gh.rps / r.rps)} ×`)).join('\n')}
 
-Runs (req/s): ${results.a.map((r) => `${r.name} ${r.runs.join(' / ')}`).join('; ')}.
+Runs, req/s (server process CPU, 100 % = one core): ${results.a.map(runsWithCpu).join('; ')}.
+A server below about 95 % was not the limit: autocannon, one process on one core, was.
 
 ## (a') GET / where every token is new
 
@@ -454,7 +474,7 @@ ${row3(results.a2.bare, `${f2(results.a2.bare.rps / results.a2.ceiling.rps)} × 
 | ${results.a2.ceiling.name} (ceiling) | ${f0(results.a2.ceiling.rps)} | ${f0(results.a2.ceiling.us)} µs per verify | | | |
 
 The bare verifier is Fastify plus fast-jwt's check of each token and nothing else (no user lookup, no revocation, no cache): what HTTP plus one ES256 verify per request costs on this core.
-Tokens signed by the bench with the active key from the store (${f0(results.a2.signRate)}/s), ${f0(results.a2.perRun)} per run, new ones for every run. Runs: Gatehouse ${results.a2.gatehouse.runs.join(' / ')}; bare verifier ${results.a2.bare.runs.join(' / ')}; ceiling ${results.a2.ceiling.runs.join(' / ')}.
+Tokens signed by the bench with the active key from the store (${f0(results.a2.signRate)}/s), ${f0(results.a2.perRun)} per run, new ones for every run. Runs, req/s (server process CPU): ${[results.a2.gatehouse, results.a2.bare].map(runsWithCpu).join('; ')}; ceiling ${results.a2.ceiling.runs.join(' / ')}.
 
 ## (b) POST /auth/login (${THREADPOOL * 2} connections)
 
