@@ -10,7 +10,9 @@ declare module 'fastify' {
 }
 
 export default fp(async function passwordsPlugin (app) {
-  app.decorate('passwords', createPasswordHasher(app.config.argon2))
+  const passwords = createPasswordHasher(app.config.argon2)
+  app.decorate('passwords', passwords)
+  app.addHook('onClose', () => passwords.close())
   app.decorate('loginThrottle', createLoginThrottle({
     maxAttempts: app.config.loginMaxAttempts,
     windowSeconds: app.config.loginWindow

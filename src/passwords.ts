@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import pLimit from 'p-limit'
 import { OverloadedError } from './errors.js'
+import { HashingJobError, HashingProcess } from './hashing-process.js'
 
 export interface Argon2Params {
   memoryCost: number
@@ -28,6 +29,8 @@ export interface PasswordHasher {
   verify (storedHash: string, password: string): Promise<{ ok: boolean, needsRehash: boolean }>
   /** Spends the time of a real verification, so an unknown account answers no faster than a wrong password. */
   verifyDummy (password: string): Promise<void>
+  /** Stops the hashing process. */
+  close (): Promise<void>
 }
 
 /**
@@ -38,43 +41,48 @@ const DEFAULT_MAX_PENDING = 32
 
 /**
  * argon2 hashes running at once: one per core this process may use, and at
- * least two so the thread pool always has the next one while a reply goes
- * out. More would not verify faster, only take CPU from the event loop,
- * which must keep answering token checks during a login flood.
+ * least two so the hashing process always has the next one while a reply
+ * goes out. More would not hash faster, only hold more memory.
  */
 export const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism())
 
 export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT_MAX_PENDING, concurrency = DEFAULT_CONCURRENCY): PasswordHasher {
   const options = { type: argon2.argon2id as 2, ...params }
   const limit = pLimit(concurrency)
+  const hashing = new HashingProcess()
 
   function gated<T> (work: () => Promise<T>): Promise<T> {
     if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new OverloadedError())
     return limit(work)
   }
 
-  // Made up front so the first unknown-email login is not slower than the rest.
+  // Made up front, here, so the first unknown-email login is not slower than the rest.
   const dummyHash = argon2.hash('gatehouse-dummy-password', options)
   dummyHash.catch(() => {})
+  const verifyInProcess = (hash: string, password: string) => hashing.run({ op: 'verify', hash, password }) as Promise<boolean>
 
   return {
     hash (password) {
-      return gated(() => argon2.hash(password, options))
+      return gated(() => hashing.run({ op: 'hash', password, options }) as Promise<string>)
     },
     async verify (storedHash, password) {
       let ok: boolean
       try {
-        ok = await gated(() => argon2.verify(storedHash, password))
+        ok = await gated(() => verifyInProcess(storedHash, password))
       } catch (err) {
-        if (err instanceof OverloadedError) throw err
-        return { ok: false, needsRehash: false }
+        // argon2 refusing the stored hash is a mismatch; an overload or a failed hashing process is not.
+        if (err instanceof HashingJobError) return { ok: false, needsRehash: false }
+        throw err
       }
       const needsRehash = ok && (!storedHash.startsWith('$argon2id$') || argon2.needsRehash(storedHash, params))
       return { ok, needsRehash }
     },
     async verifyDummy (password) {
       const hash = await dummyHash
-      await gated(() => argon2.verify(hash, password).catch(() => false))
+      await gated(() => verifyInProcess(hash, password).catch(() => false))
+    },
+    close () {
+      return hashing.close()
     }
   }
 }

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export type HashingJob =
+  | { id: number, op: 'hash', password: string, options: { type: 2, memoryCost: number, timeCost: number, parallelism: number } }
+  | { id: number, op: 'verify', hash: string, password: string }
+
+export type HashingResult = { id: number, value: string | boolean } | { id: number, error: string }
+
+type JobInput = HashingJob extends infer J ? J extends { id: number } ? Omit<J, 'id'> : never : never
+
+// Compiled, the worker sits beside this file as .js; run from source (the
+// tests) it is .ts, and tsx loads it. Nothing else of the parent's command
+// line carries over: its loaders, debugger or profiler would slow or clash.
+const here = fileURLToPath(import.meta.url)
+const fromSource = here.endsWith('.ts')
+const WORKER = here.replace(/hashing-process\.([jt]s)$/, 'hashing-worker.$1')
+// The other branches: the built server, whose tests run it as a process of its
+// own (outside coverage), and a system without `nice` (not Linux or macOS).
+/* c8 ignore next 2 */
+const NODE_ARGS = fromSource ? ['--import', 'tsx', WORKER] : [WORKER]
+const NICE = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined
+
+/** What argon2 itself refused (a malformed stored hash, say), as opposed to the hashing process failing. */
+export class HashingJobError extends Error {
+  override name = 'HashingJobError'
+}
+
+/** Nice value of the hashing process: the lowest CPU priority. */
+export const HASHING_NICE = 19
+
+/**
+ * argon2 in a process of its own, started at the lowest CPU priority (through
+ * `nice`, so every thread it makes inherits it). A core shared by the event
+ * loop and password hashing then always runs the event loop first: a login
+ * flood cannot delay token checks. Started at the first job; a process that
+ * dies fails the jobs it held and is replaced at the next one.
+ */
+export class HashingProcess {
+  #child: ChildProcess | undefined
+  readonly #pending = new Map<number, { resolve: (value: string | boolean) => void, reject: (error: Error) => void }>()
+  #nextId = 0
+  #closed = false
+
+  /** The running process's pid, if one runs. */
+  get pid (): number | undefined {
+    return this.#child?.pid
+  }
+
+  run (job: JobInput): Promise<string | boolean> {
+    if (this.#closed) return Promise.reject(new Error('the password hashing process is closed'))
+    const child = this.#child ?? this.#start()
+    const id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      // While jobs wait, the process keeps the parent alive; idle, it does not.
+      if (this.#pending.size === 1) this.#hold(child, true)
+      child.send({ ...job, id })
+    })
+  }
+
+  async close (): Promise<void> {
+    this.#closed = true
+    const child = this.#child
+    if (child === undefined) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.ref() // held until it has exited
+    child.kill()
+    await exited
+  }
+
+  #start (): ChildProcess {
+    // Without a `nice` binary it runs at the parent's priority.
+    /* c8 ignore next */
+    const [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, ...NODE_ARGS]] : [process.execPath, NODE_ARGS]
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
+    this.#child = child
+    this.#hold(child, false)
+    child.on('message', (result: HashingResult) => this.#settle(child, result))
+    child.once('exit', () => {
+      if (this.#child === child) this.#child = undefined
+      const error = new Error('the password hashing process exited')
+      for (const { reject } of this.#pending.values()) reject(error)
+      this.#pending.clear()
+    })
+    return child
+  }
+
+  #hold (child: ChildProcess, held: boolean) {
+    if (held) {
+      child.ref()
+      child.channel?.ref()
+    } else {
+      child.unref()
+      child.channel?.unref()
+    }
+  }
+
+  #settle (child: ChildProcess, result: HashingResult) {
+    const job = this.#pending.get(result.id)
+    // Every reply answers a job sent to that process and still pending.
+    /* c8 ignore next */
+    if (job === undefined) return
+    this.#pending.delete(result.id)
+    if (this.#pending.size === 0) this.#hold(child, false)
+    if ('error' in result) job.reject(new HashingJobError(result.error))
+    else job.resolve(result.value)
+  }
+}
