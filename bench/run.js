@@ -64,8 +64,8 @@ const children = new Set()
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL') })
 process.on('SIGINT', () => process.exit(130))
 
-function spawnPinned (command, args, env = {}) {
-  const full = hasTaskset ? ['taskset', ['-c', '0', command, ...args]] : [command, args]
+function spawnPinned (command, args, env = {}, core = '0') {
+  const full = hasTaskset ? ['taskset', ['-c', core, command, ...args]] : [command, args]
   const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(child)
   child.on('exit', () => children.delete(child))
@@ -80,10 +80,25 @@ async function firstLine (child, name) {
 }
 
 // Peak RSS: VmHWM, reset per scenario through clear_refs (Linux >= 4.0, needs write access).
-function resetPeak (pid) { try { writeFileSync(`/proc/${pid}/clear_refs`, '5') } catch {} }
+// A server's memory includes its child processes' (Gatehouse hashes passwords
+// in one): each process's peak, summed, so at most the true combined peak.
+function processTree (pid) {
+  let children = []
+  try { children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) } catch {}
+  return [pid, ...children.flatMap(processTree)]
+}
+function resetPeak (pid) {
+  for (const p of processTree(pid)) { try { writeFileSync(`/proc/${p}/clear_refs`, '5') } catch {} }
+}
 function peakMb (pid) {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) / 1024 : NaN
+  let total = 0
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
+      if (m) total += Number(m[1]) / 1024
+    } catch {} // a child that has just exited
+  }
+  return total || NaN
 }
 
 // Seconds of CPU a process has used (all its threads), from /proc/<pid>/stat.
@@ -93,12 +108,11 @@ function cpuSeconds (pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
 }
-/** A run against one server, with how busy the server's process was meanwhile (100 = one core). */
+/** A run against one server, with how busy the server's process was during the load (100 = one core). */
 async function measured (pid, run) {
   const cpu0 = cpuSeconds(pid)
-  const t0 = Date.now()
   const result = await run()
-  return { ...result, cpu: 100 * (cpuSeconds(pid) - cpu0) / ((Date.now() - t0) / 1000) }
+  return { ...result, cpu: 100 * (cpuSeconds(pid) - cpu0) / result.seconds }
 }
 
 function cannon (opts, { leadIn = 0 } = {}) {
@@ -111,10 +125,21 @@ function cannon (opts, { leadIn = 0 } = {}) {
       // lead-in, only replies after it count, so argon2's queue filling from
       // empty is not measured as slowness (latencies and non-2xx still cover the whole run).
       const rps = leadIn ? inWindow / ((r.finish.getTime() - windowStart) / 1000) : r['2xx'] / r.duration
-      resolve({ rps, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total })
+      // Load lasts from autocannon's start to its finish; connecting and closing around it are idle time.
+      const seconds = (r.finish.getTime() - r.start.getTime()) / 1000
+      resolve({ rps, seconds, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total })
     })
     if (leadIn) instance.on('response', (_client, status) => { if (status < 300 && Date.now() >= windowStart) inWindow++ })
   })
+}
+
+// (e)'s loads, each from a process of its own with a small heap: latencies
+// measured here would include this process's garbage collection (its heap is
+// big), and one load's work would delay the other's measurements.
+if (process.argv[2] === 'child-cannon') {
+  const opts = JSON.parse(readFileSync(process.argv[3], 'utf8'))
+  process.stdout.write(JSON.stringify(await cannon(opts)) + '\n')
+  process.exit(0)
 }
 
 async function pool (items, concurrency, work) {
@@ -356,7 +381,16 @@ results.b = {
 console.log('(e) GET / under a login flood')
 const protectedRate = Math.max(100, Math.round(results.a[0].rps * 0.25))
 const floodRate = Math.max(10, Math.round(results.b.ceiling.rps * 5))
-const steady = (duration) => cannon({ url: `${GH}/`, duration, connections: 10, overallRate: protectedRate, requests: pooledRequests })
+/** An autocannon run in a child process pinned to the load generator's core; `opts` must be plain JSON. */
+async function childCannon (name, opts) {
+  const file = `${peersDir}${name}.json`
+  writeFileSync(file, JSON.stringify(opts))
+  const child = spawnPinned(process.execPath, [fileURLToPath(import.meta.url), 'child-cannon', file], {}, '1')
+  return JSON.parse(await firstLine(child, name))
+}
+const steady = (duration) => childCannon('steady-load', { url: `${GH}/`, duration, connections: 10, overallRate: protectedRate, requests: pooledRequests })
+const floodRequests = emails.map((email) => ({ method: 'POST', path: '/auth/login', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) }))
+const loginFlood = (duration) => childCannon('login-flood', { url: GH, duration, connections: 64, overallRate: floodRate, requests: floodRequests })
 const quiet = []
 const flooded = []
 let floodLogins = []
@@ -369,7 +403,7 @@ for (let r = 0; r < ROUNDS; r++) {
   quiet.push(await steady(DURATION))
   rssQuiet = Math.max(rssQuiet, peakMb(gatehouse.pid))
   resetPeak(gatehouse.pid)
-  const flood = loginRun(DURATION + 1, { connections: 64, overallRate: floodRate })
+  const flood = loginFlood(DURATION + 2)
   await sleep(500)
   flooded.push(await steady(DURATION))
   floodLogins.push(await flood)
