@@ -498,7 +498,7 @@ ${header}
 ${results.a.map((r) => row3(r, r.key === 'gatehouse' ? '' : `Gatehouse GET / = ${f2(gh.rps / r.rps)} ×`)).join('\n')}
 
 Runs, req/s (server process CPU, 100 % = one core): ${results.a.map(runsWithCpu).join('; ')}.
-A server below about 95 % was not the limit: autocannon, one process on one core, was.
+On a virtual machine the time the hypervisor takes (steal) is missing here: compare servers within a run. A server well below the others was waiting for autocannon (one process on one core).
 
 ## (a') GET / where every token is new
 
