@@ -363,13 +363,13 @@ function jsonPost (path, body) {
 console.log('(b) POST /auth/login')
 let loginNext = 0
 const loginRequest = jsonPost('/auth/login', () => ({ email: emails[loginNext++ % USERS], password: PASSWORD }))
-const loginRun = (duration, extra = {}, leadIn = 0) => cannon({ url: GH, duration, connections: THREADPOOL * 2, requests: [loginRequest], ...extra }, { leadIn })
+const loginRun = (duration, leadIn = 0) => cannon({ url: GH, duration, connections: THREADPOOL * 2, requests: [loginRequest] }, { leadIn })
 resetPeak(gatehouse.pid)
 await loginRun(WARMUP)
 const login = []
 const ceilingArgon = []
 for (let r = 0; r < ROUNDS; r++) {
-  login.push(await loginRun(DURATION, {}, ARGON2_LEAD_IN))
+  login.push(await loginRun(DURATION, ARGON2_LEAD_IN))
   ceilingArgon.push(await childRate('child-argon2'))
 }
 results.b = {

@@ -70,8 +70,9 @@ function isContractError (error: unknown): error is FastifyError {
 
 /**
  * The access-token check every Gatehouse guard uses, built once: a fast-jwt
- * verifier (algorithm allow-list, `typ`, `iss`, `aud`, `exp`, `nbf`), the
- * claim shape, then the revocation list. It needs no request decorator, so
+ * verifier (algorithm allow-list, `typ`, `iss`, `aud`, `exp`, `nbf`) and the
+ * claim shape, whose verdict is remembered until the token expires, then the
+ * revocation list on every request. It needs no request decorator, so
  * its guards also work on routes outside the context that built it.
  */
 export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
@@ -193,7 +194,7 @@ export async function registerBearerAuth (app: FastifyInstance, options: BearerA
       public: async (_request: FastifyRequest, token: unknown) => keyFor((token as { header: TokenHeader }).header)
     },
     decode: { complete: true },
-    // The checks fast-jwt cannot make: claim shape and revocation, as in `check` below.
+    // The checks fast-jwt cannot make: claim shape and revocation, as `check` makes them.
     trusted: (_request: FastifyRequest, claims: unknown) =>
       hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds) && !options.isRevoked(claims.sid),
     verify: {

@@ -19,9 +19,9 @@ async function guardedApp (t: { teardown (fn: () => unknown): void }, clockToler
     audience: 'gatehouse',
     clockToleranceSeconds,
     keyFor: ({ kid }) => {
-      const key = keys.get(kid)
-      if (key === undefined) throw new UnknownKeyError()
-      return key
+      const published = keys.get(kid)
+      if (published === undefined) throw new UnknownKeyError()
+      return published
     },
     isRevoked: (sid) => revoked.has(sid)
   })
@@ -35,15 +35,16 @@ async function guardedApp (t: { teardown (fn: () => unknown): void }, clockToler
     return seen
   })
   await app.ready()
-  return { app, keys, revoked }
+  // One key published from the start; tests withdraw or replace it through `keys`.
+  const key = newKey()
+  keys.set(key.kid, pem(key))
+  return { app, keys, revoked, key }
 }
 
 const waitUntil = (ms: number) => new Promise(resolve => setTimeout(resolve, Math.max(0, ms - Date.now())))
 
 test('a remembered token is refused once its exp has passed', async (t) => {
-  const { app, keys } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key } = await guardedApp(t)
   const exp = nowSeconds() + 2
   const token = signAccessToken(key, { iat: nowSeconds() - 10, exp })
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
@@ -55,9 +56,7 @@ test('a remembered token is refused once its exp has passed', async (t) => {
 })
 
 test('a remembered token is accepted within the clock tolerance past its exp, and refused beyond it', async (t) => {
-  const { app, keys } = await guardedApp(t, 2)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key } = await guardedApp(t, 2)
   const exp = nowSeconds() - 1
   const token = signAccessToken(key, { iat: nowSeconds() - 10, exp })
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'a second past exp, within two of tolerance')
@@ -67,9 +66,7 @@ test('a remembered token is accepted within the clock tolerance past its exp, an
 })
 
 test('a remembered token does not vouch for the same header and claims under another signature', async (t) => {
-  const { app, keys } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key } = await guardedApp(t)
   const token = signAccessToken(key)
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
   const [header, payload] = token.split('.')
@@ -80,9 +77,7 @@ test('a remembered token does not vouch for the same header and claims under ano
 })
 
 test('a remembered token is refused once its key is withdrawn, or replaced under the same kid', async (t) => {
-  const { app, keys } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, keys, key } = await guardedApp(t)
   const token = signAccessToken(key)
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
 
@@ -100,9 +95,7 @@ test('a remembered token is refused once its key is withdrawn, or replaced under
 })
 
 test('a remembered token is refused once its session is revoked', async (t) => {
-  const { app, keys, revoked } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key, revoked } = await guardedApp(t)
   const token = signAccessToken(key, { sid: 'session-1' })
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
   revoked.add('session-1')
@@ -112,9 +105,7 @@ test('a remembered token is refused once its session is revoked', async (t) => {
 })
 
 test('a handler changing request.user does not change what the next request with the token sees', async (t) => {
-  const { app, keys } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key } = await guardedApp(t)
   const token = signAccessToken(key, { roles: ['user'] })
   for (let i = 0; i < 2; i++) {
     const res = await app.inject({ url: '/orders', headers: bearer(token) })
@@ -123,9 +114,7 @@ test('a handler changing request.user does not change what the next request with
 })
 
 test('a remembered token behind a malformed Authorization header is refused', async (t) => {
-  const { app, keys } = await guardedApp(t)
-  const key = newKey()
-  keys.set(key.kid, pem(key))
+  const { app, key } = await guardedApp(t)
   const token = signAccessToken(key)
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
   t.equal((await app.inject({ url: '/orders', headers: { authorization: `bearer ${token}` } })).statusCode, 200, 'the scheme is case-insensitive')
