@@ -25,10 +25,11 @@ export async function openStore (databaseUrl: string): Promise<Store> {
   if (!inMemory) mkdirSync(dirname(resolve(location)), { recursive: true })
 
   const sqlite = new SQLite(inMemory ? ':memory:' : location)
+  // First: switching a new file to WAL takes a lock that processes opening it together wait on.
+  sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
 
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
   // Kysely runs SQLite migrations outside a transaction and its lock holds
