@@ -190,7 +190,7 @@ const dbPath = `${peersDir}bench.db`
 for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true })
 
 const GH_PORT = 3910
-const gatehouse = spawnPinned(process.execPath, [here('../dist/src/server.js')], {
+const gatehouse = spawnPinned(process.execPath, [here('../dist/src/server/server.js')], {
   DATABASE_URL: `sqlite:${dbPath}`,
   PORT: String(GH_PORT),
   HOST: '127.0.0.1',

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { GatehouseConfig } from '../src/config.js'
+import type { GatehouseConfig } from '../src/server/config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

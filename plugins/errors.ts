@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
-import { sendError } from '../src/error-reply.js'
+import { sendError } from '../src/verify/error-reply.js'
 
 export default fp(async function errorsPlugin (app) {
   app.setErrorHandler(function handleError (error: FastifyError, request, reply) {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { UnknownKeyError } from '../src/errors.js'
-import { KEY_RELOAD_INTERVAL_MS, loadSigningKeys, type SigningKeys } from '../src/keys.js'
-import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/tokens.js'
+import { UnknownKeyError } from '../src/verify/errors.js'
+import { KEY_RELOAD_INTERVAL_MS, loadSigningKeys, type SigningKeys } from '../src/domain/keys.js'
+import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/domain/tokens.js'
 import { registerBearerAuth } from '../src/verify/bearer-auth.js'
 
 export type { AuthHook } from '../src/verify/bearer-auth.js'

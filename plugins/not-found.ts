@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { sendError } from '../src/error-reply.js'
+import { sendError } from '../src/verify/error-reply.js'
 
 interface KnownRoute { pattern: RegExp, methods: Set<string> }
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { createPasswordHasher, type PasswordHasher } from '../src/passwords.js'
-import { createLoginThrottle, type LoginThrottle } from '../src/login-throttle.js'
+import { createPasswordHasher, type PasswordHasher } from '../src/domain/passwords.js'
+import { createLoginThrottle, type LoginThrottle } from '../src/domain/login-throttle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
-import { clientKey } from '../src/client-address.js'
-import { RateLimitedError } from '../src/errors.js'
+import { clientKey } from '../src/domain/client-address.js'
+import { RateLimitedError } from '../src/server/http-errors.js'
 
 // Registered without a global limit: routes/auth/autohooks.ts applies it to /auth/*.
 export default fp(async function rateLimitPlugin (app) {

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { recordAuditEvent, type AuditEvent } from '../src/audit.js'
-import { RevocationList } from '../src/revocations.js'
-import { loadRefreshKey, pruneExpired, type SessionRules } from '../src/sessions.js'
+import { recordAuditEvent, type AuditEvent } from '../src/domain/audit.js'
+import { RevocationList } from '../src/domain/revocations.js'
+import { loadRefreshKey, pruneExpired, type SessionRules } from '../src/domain/sessions.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { UserDirectory } from '../src/user-directory.js'
+import { UserDirectory } from '../src/domain/user-directory.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

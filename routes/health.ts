@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { NotReadyError } from '../src/errors.js'
-import { errorReplies, StatusReply } from '../src/schemas.js'
+import { NotReadyError } from '../src/server/http-errors.js'
+import { errorReplies, StatusReply } from '../src/server/schemas.js'
 
 const READY_TIMEOUT_MS = 2000
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { InvalidTokenError } from '../src/errors.js'
-import { errorReplies, MessageReply } from '../src/schemas.js'
+import { InvalidTokenError } from '../src/verify/errors.js'
+import { errorReplies, MessageReply } from '../src/server/schemas.js'
 
 // The seed article's greeting: it knows the user, or says guest.
 const root: FastifyPluginAsyncTypebox = async (app) => {

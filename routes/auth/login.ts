@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { clientKey } from '../../src/client-address.js'
-import { checkCredentials, CredentialsRefused } from '../../src/credentials.js'
-import { RateLimitedError } from '../../src/errors.js'
-import { Credentials, errorReplies, TokenReply } from '../../src/schemas.js'
-import { openSession } from '../../src/sessions.js'
-import { normalizeEmail, publicUser } from '../../src/users.js'
+import { clientKey } from '../../src/domain/client-address.js'
+import { checkCredentials, CredentialsRefused } from '../../src/domain/credentials.js'
+import { RateLimitedError } from '../../src/server/http-errors.js'
+import { Credentials, errorReplies, TokenReply } from '../../src/server/schemas.js'
+import { openSession } from '../../src/domain/sessions.js'
+import { normalizeEmail, publicUser } from '../../src/domain/users.js'
 
 const login: FastifyPluginAsyncTypebox = async (app) => {
   const { loginThrottle } = app

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { bearerSecurity, errorReplies } from '../../src/schemas.js'
-import { revokeSession, revokeUserSessions } from '../../src/sessions.js'
+import { bearerSecurity, errorReplies } from '../../src/server/schemas.js'
+import { revokeSession, revokeUserSessions } from '../../src/domain/sessions.js'
 
 const logout: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/logout', {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { InvalidTokenError } from '../../src/errors.js'
-import { bearerSecurity, errorReplies, UserReply } from '../../src/schemas.js'
-import { publicUser } from '../../src/users.js'
+import { InvalidTokenError } from '../../src/verify/errors.js'
+import { bearerSecurity, errorReplies, UserReply } from '../../src/server/schemas.js'
+import { publicUser } from '../../src/domain/users.js'
 
 const me: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { clientKey } from '../../src/client-address.js'
-import { InvalidCredentialsError, InvalidPasswordError, InvalidTokenError, RateLimitedError } from '../../src/errors.js'
-import { acceptablePassword } from '../../src/passwords.js'
-import { bearerSecurity, errorReplies } from '../../src/schemas.js'
-import { revokeUserSessions } from '../../src/sessions.js'
-import { findUserById, updatePasswordHash } from '../../src/users.js'
+import { clientKey } from '../../src/domain/client-address.js'
+import { InvalidCredentialsError, InvalidPasswordError, RateLimitedError } from '../../src/server/http-errors.js'
+import { InvalidTokenError } from '../../src/verify/errors.js'
+import { acceptablePassword } from '../../src/domain/passwords.js'
+import { bearerSecurity, errorReplies } from '../../src/server/schemas.js'
+import { revokeUserSessions } from '../../src/domain/sessions.js'
+import { findUserById, updatePasswordHash } from '../../src/domain/users.js'
 
 const password: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/password', {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { errorReplies, TokenReply } from '../../src/schemas.js'
-import { RefreshRefused, rotateRefreshToken } from '../../src/sessions.js'
-import { findUserById, publicUser } from '../../src/users.js'
+import { errorReplies, TokenReply } from '../../src/server/schemas.js'
+import { RefreshRefused, rotateRefreshToken } from '../../src/domain/sessions.js'
+import { findUserById, publicUser } from '../../src/domain/users.js'
 
 // Longer than any token we issue (43 characters): refused without a store read.
 const MAX_TOKEN_LENGTH = 128

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { NotFoundError } from '../../src/errors.js'
-import { bearerSecurity, errorReplies } from '../../src/schemas.js'
-import { listLiveSessions, liveSessionOwner, revokeSession } from '../../src/sessions.js'
+import { NotFoundError } from '../../src/server/http-errors.js'
+import { bearerSecurity, errorReplies } from '../../src/server/schemas.js'
+import { listLiveSessions, liveSessionOwner, revokeSession } from '../../src/domain/sessions.js'
 
 const SessionReply = Type.Object({
   id: Type.String(),

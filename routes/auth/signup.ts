@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { Credentials, errorReplies, UserReply } from '../../src/schemas.js'
-import { createUser, publicUser } from '../../src/users.js'
+import { Credentials, errorReplies, UserReply } from '../../src/server/schemas.js'
+import { createUser, publicUser } from '../../src/domain/users.js'
 
 const signup: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/signup', {

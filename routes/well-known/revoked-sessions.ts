@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { InvalidRequestError } from '../../src/errors.js'
-import { latestRevocation, parseCursor, revocationsSince } from '../../src/revocations.js'
-import { errorReplies } from '../../src/schemas.js'
+import { InvalidRequestError } from '../../src/server/http-errors.js'
+import { latestRevocation, parseCursor, revocationsSince } from '../../src/domain/revocations.js'
+import { errorReplies } from '../../src/server/schemas.js'
 
 export const prefixOverride = '/.well-known'
 

@@ -1,9 +1,9 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createVerifier, type Algorithm } from 'fast-jwt'
-import { contractError, sendError } from '../error-reply.js'
-import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from '../errors.js'
-import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from '../tokens.js'
+import { contractError, sendError } from './error-reply.js'
+import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from './errors.js'
+import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from './claims.js'
 import { VerifiedTokens } from './verified-tokens.js'
 
 declare module '@fastify/jwt' {

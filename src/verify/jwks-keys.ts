@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto'
 import type { Algorithm } from 'fast-jwt'
 import { createRemoteJWKSet, errors } from 'jose'
-import { KeysUnavailableError, UnknownKeyError } from '../errors.js'
+import { KeysUnavailableError, UnknownKeyError } from './errors.js'
 
 export interface JwksKeySourceOptions {
   /** Where the JWKS is; pinned here, never taken from a token. */

@@ -1,6 +1,6 @@
 import type { Algorithm } from 'fast-jwt'
 import { LRUCache } from 'lru-cache'
-import type { AccessTokenClaims } from '../tokens.js'
+import type { AccessTokenClaims } from './claims.js'
 
 export interface VerifiedToken {
   claims: AccessTokenClaims

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, randomUUID, type JsonWebKey } from '
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
-import { rotateSigningKeys } from '../../src/embed.js'
+import { rotateSigningKeys } from '../../src/server/embed.js'
 import { decode, es256, forge, hs256, nowSeconds, strangerKeys, type JsonObject } from '../helpers/forge.js'
 import { builtServer, callServer, PROCESS_ENV, REPO_ROOT, runToExit, startServer, type RunningServer } from '../helpers/server-process.js'
 

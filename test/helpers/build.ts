@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { buildServer } from '../../src/build.js'
-import { parseConfig } from '../../src/config.js'
+import { buildServer } from '../../src/server/build.js'
+import { parseConfig } from '../../src/server/config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 

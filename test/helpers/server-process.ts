@@ -23,8 +23,8 @@ const EXIT_TIMEOUT = 15_000
  * runs; alone, run `npm run build` first.
  */
 export function builtServer (): string {
-  const serverJs = join(REPO_ROOT, 'dist', 'src', 'server.js')
-  if (!existsSync(serverJs)) throw new Error('dist/src/server.js is missing: run `npm run build` first')
+  const serverJs = join(REPO_ROOT, 'dist', 'src', 'server', 'server.js')
+  if (!existsSync(serverJs)) throw new Error('dist/src/server/server.js is missing: run `npm run build` first')
   return serverJs
 }
 

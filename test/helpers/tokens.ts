@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
-import gatehouse, { type AccessTokenClaims, type GatehouseOptions } from '../../src/index.js'
+import gatehouse, { type AccessTokenClaims, type GatehouseOptions } from '../../src/verify/index.js'
 
 /**
  * Tokens, keys and servers for the verifier plugin's tests: a JWKS server on

@@ -26,8 +26,8 @@ const SERVER_ONLY = [
   'node_modules/env-schema/',
   'node_modules/close-with-grace/',
   'dist/src/store/',
-  'dist/src/passwords.js',
-  'dist/src/app.js',
+  'dist/src/domain/passwords.js',
+  'dist/src/server/app.js',
   'dist/plugins/',
   'dist/routes/'
 ]
@@ -52,14 +52,14 @@ function serverOnly (files: string[]): string[] {
 
 t.test('the main entry loads none of the auth server\'s modules', async t => {
   const files = await modulesLoadedBy('gatehouse', { secret: 'a shared secret of at least thirty-two bytes' })
-  t.ok(files.some(file => file.endsWith('/dist/src/index.js')), 'the built main entry was loaded')
+  t.ok(files.some(file => file.endsWith('/dist/src/verify/index.js')), 'the built main entry was loaded')
   t.ok(files.some(file => file.includes('node_modules/fast-jwt/')), 'with its verifier')
   t.same(serverOnly(files), [], 'nothing server-only')
 })
 
 t.test('the same check sees argon2 and better-sqlite3 loaded by gatehouse/server', async t => {
   const files = await modulesLoadedBy('gatehouse/server', { prefix: '/auth', databaseUrl: 'sqlite::memory:', argon2MemoryCost: 8192, argon2TimeCost: 1 })
-  t.ok(files.some(file => file.endsWith('/dist/src/embed.js')), 'the built server entry was loaded')
+  t.ok(files.some(file => file.endsWith('/dist/src/server/embed.js')), 'the built server entry was loaded')
   const found = serverOnly(files)
   t.ok(found.some(file => file.includes('node_modules/argon2/')), 'argon2 is seen')
   t.ok(found.some(file => file.includes('node_modules/better-sqlite3/')), 'better-sqlite3 is seen')

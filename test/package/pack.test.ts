@@ -29,7 +29,7 @@ const tarball = join(packDir, pack.filename)
 const files = pack.files.map(file => file.path)
 
 t.test('the tarball holds both built entry points and their types', async t => {
-  for (const file of ['package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/embed.js', 'dist/src/embed.d.ts']) {
+  for (const file of ['package.json', 'dist/src/verify/index.js', 'dist/src/verify/index.d.ts', 'dist/src/server/embed.js', 'dist/src/server/embed.d.ts']) {
     t.ok(files.includes(file), `${file} is packed`)
   }
 })

@@ -2,8 +2,8 @@ import { STATUS_CODES } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyError, FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { test } from 'tap'
-import { toErrorBody } from '../../src/error-reply.js'
-import { InvalidEmailError, RateLimitedError } from '../../src/errors.js'
+import { toErrorBody } from '../../src/verify/error-reply.js'
+import { InvalidEmailError, RateLimitedError } from '../../src/server/http-errors.js'
 import { build } from '../helpers/build.js'
 
 // The `t` of a test callback (the last overload of `test` takes only the callback).

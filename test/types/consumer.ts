@@ -1,5 +1,5 @@
 // A TypeScript resource server as a user writes it, typechecked against the
-// built declarations (`gatehouse` resolves to dist/src/index.d.ts). Every
+// built declarations (`gatehouse` resolves to dist/src/verify/index.d.ts). Every
 // `@ts-expect-error` marks a misuse the types must refuse; types.test.ts
 // checks that each of those lines is an error once its marker is removed.
 import Fastify from 'fastify'

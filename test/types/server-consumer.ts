@@ -1,5 +1,5 @@
 // An app that mounts the whole Gatehouse server, typechecked against the built
-// declarations of `gatehouse/server` (dist/src/embed.d.ts). Every
+// declarations of `gatehouse/server` (dist/src/server/embed.d.ts). Every
 // `@ts-expect-error` marks a misuse the types must refuse.
 import Fastify from 'fastify'
 import gatehouseServer, { type GatehouseServerOptions } from 'gatehouse/server'

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
-import { revokeSession } from '../../../src/sessions.js'
+import { revokeSession } from '../../../src/domain/sessions.js'
 import { EMAIL as ADA, loggedIn, logout, me, signedUp, works } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 

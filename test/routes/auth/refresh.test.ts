@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
-import { ROTATION_SETTLE_MS } from '../../../src/sessions.js'
+import { ROTATION_SETTLE_MS } from '../../../src/domain/sessions.js'
 import { claims, EMAIL, loggedIn, me, refresh, signedUp, type TokenReply } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
 

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { test } from 'tap'
-import { UnknownKeyError } from '../../../src/errors.js'
+import { UnknownKeyError } from '../../../src/verify/errors.js'
 import { createBearerAuth } from '../../../src/verify/bearer-auth.js'
 import { UNKNOWN_KEY_MESSAGE } from '../../helpers/forge.js'
 import { bearer, newKey, nowSeconds, signAccessToken, type TestKey } from '../../helpers/tokens.js'

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
-import { KeysUnavailableError, UnknownKeyError } from '../../../src/errors.js'
+import { KeysUnavailableError, UnknownKeyError } from '../../../src/verify/errors.js'
 import { createJwksKeySource, type JwksKeySourceOptions } from '../../../src/verify/jwks-keys.js'
 import { newKey, startJwks, type TestKey } from '../../helpers/tokens.js'
 

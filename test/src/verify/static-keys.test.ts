@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto'
 import Fastify from 'fastify'
 import { test, type Test } from 'tap'
-import gatehouse, { type GatehouseOptions } from '../../../src/index.js'
+import gatehouse, { type GatehouseOptions } from '../../../src/verify/index.js'
 import { build } from '../../helpers/build.js'
 import { es256, forge, hs256, unsigned } from '../../helpers/forge.js'
 import { accessClaims, bearer, newKey, resourceApp, signAccessToken, type AsymmetricAlg } from '../../helpers/tokens.js'

@@ -1,0 +1,34 @@
+import { InvalidCredentialsError } from '../server/http-errors.js'
+import { acceptablePassword, type PasswordHasher } from './passwords.js'
+import type { Db } from '../store/index.js'
+import { findUserByEmail, normalizeEmail, updatePasswordHash, type User } from './users.js'
+
+/** A refused login; `userId` names the account when the email exists (for the audit log only). */
+export class CredentialsRefused extends InvalidCredentialsError {
+  constructor (readonly userId: string | null) {
+    super()
+  }
+}
+
+/**
+ * Checks an email and password. Every failure is the same InvalidCredentialsError,
+ * and an unknown email costs one argon2 verification like a wrong password does.
+ * A correct password stored under weaker parameters is rehashed on the way.
+ */
+export async function checkCredentials (db: Db, hasher: PasswordHasher, rawEmail: string, rawPassword: string): Promise<User> {
+  const email = normalizeEmail(rawEmail)
+  const password = acceptablePassword(rawPassword)
+  const user = email === null ? undefined : await findUserByEmail(db, email)
+
+  if (user === undefined || password === null) {
+    await hasher.verifyDummy(password ?? rawPassword.slice(0, 256))
+    throw new CredentialsRefused(user?.id ?? null)
+  }
+
+  const { ok, needsRehash } = await hasher.verify(user.passwordHash, password)
+  if (!ok) throw new CredentialsRefused(user.id)
+  if (needsRehash) await updatePasswordHash(db, user.id, await hasher.hash(password))
+
+  const { passwordHash: _, ...publicFields } = user
+  return publicFields
+}

@@ -1,0 +1,111 @@
+import type { JsonWebKey, KeyObject } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { Algorithm } from 'fast-jwt'
+import fp from 'fastify-plugin'
+import { registerBearerAuth } from './bearer-auth.js'
+import { createJwksKeySource } from './jwks-keys.js'
+import { RevocationFollower } from './revocation-follower.js'
+import { publicKey, secretKey } from './static-keys.js'
+
+export type { AccessTokenClaims } from './claims.js'
+export type { AuthHook } from './bearer-auth.js'
+
+export type GatehouseAlgorithm = 'ES256' | 'EdDSA' | 'HS256'
+
+/** Options of the verifier plugin; give exactly one of `jwksUrl`, `secret` or `publicKey`. */
+export interface GatehouseOptions {
+  /** Gatehouse's `/.well-known/jwks.json`: keys are fetched, cached, and refetched when a token names an unknown `kid`. */
+  jwksUrl?: string
+  /** The HS256 secret shared with Gatehouse (`JWT_SECRET`), at least 32 bytes. */
+  secret?: string | Buffer
+  /** One ES256 (P-256) or EdDSA (Ed25519) public key: PEM, JWK or KeyObject. */
+  publicKey?: string | Buffer | JsonWebKey | KeyObject
+  /** Required `iss` (Gatehouse's `JWT_ISSUER`); default `gatehouse`. */
+  issuer?: string
+  /** Required `aud` (Gatehouse's `JWT_AUDIENCE`); default `gatehouse`. */
+  audience?: string
+  /** Narrows the accepted algorithms; with `jwksUrl` the default is ES256 and EdDSA. */
+  algorithms?: GatehouseAlgorithm[]
+  /** Leeway for `exp`, `nbf` and `iat` (ms); default 5000. */
+  clockTolerance?: number
+  /** Polls Gatehouse's revocation feed this often (ms) and refuses tokens of revoked sessions. */
+  revocationPollInterval?: number
+  /** The revocation feed; default: `revoked-sessions` beside `jwksUrl`. */
+  revocationUrl?: string
+}
+
+const ASYMMETRIC: Algorithm[] = ['ES256', 'EdDSA']
+
+function keySource (app: FastifyInstance, options: GatehouseOptions) {
+  const given = [options.jwksUrl, options.secret, options.publicKey].filter(v => v !== undefined).length
+  if (given !== 1) throw new Error('gatehouse: give exactly one of jwksUrl, secret or publicKey')
+
+  if (options.jwksUrl !== undefined) {
+    const jwks = createJwksKeySource({
+      jwksUrl: options.jwksUrl,
+      onAvailabilityChange: (available, err) => available
+        ? app.log.info('gatehouse: JWKS reachable again')
+        : app.log.warn({ err }, 'gatehouse: JWKS unreachable; verifying with the keys already fetched')
+    })
+    return { algorithms: ASYMMETRIC, keyFor: jwks.keyFor, jwks }
+  }
+  const { algorithm, key } = options.secret !== undefined ? secretKey(options.secret) : publicKey(options.publicKey as NonNullable<GatehouseOptions['publicKey']>)
+  return { algorithms: [algorithm], keyFor: () => key, jwks: undefined }
+}
+
+function allowedAlgorithms (supported: Algorithm[], requested: GatehouseAlgorithm[] | undefined): Algorithm[] {
+  if (requested === undefined) return supported
+  // One family only: an HMAC algorithm beside a public-key one is the classic confusion attack.
+  if (requested.length === 0 || !requested.every(alg => supported.includes(alg))) {
+    throw new Error(`gatehouse: algorithms must be chosen from ${supported.join(', ')} for this key`)
+  }
+  return requested
+}
+
+function feedUrl (options: GatehouseOptions): string {
+  if (options.revocationUrl !== undefined) return options.revocationUrl
+  if (options.jwksUrl === undefined) throw new Error('gatehouse: revocationPollInterval needs revocationUrl when no jwksUrl is given')
+  return new URL('revoked-sessions', options.jwksUrl).href
+}
+
+async function gatehouse (app: FastifyInstance, options: GatehouseOptions) {
+  const source = keySource(app, options)
+  // Every option is checked before the follower polls or starts its timer.
+  const algorithms = allowedAlgorithms(source.algorithms, options.algorithms)
+  const clockTolerance = options.clockTolerance ?? 5_000
+  if (!Number.isFinite(clockTolerance) || clockTolerance < 0) throw new Error('gatehouse: clockTolerance must be a number of milliseconds')
+
+  let follower: RevocationFollower | undefined
+  if (options.revocationPollInterval !== undefined) {
+    if (!(options.revocationPollInterval >= 100)) throw new Error('gatehouse: revocationPollInterval must be at least 100 ms')
+    follower = new RevocationFollower({
+      url: feedUrl(options),
+      clockTolerance,
+      onAvailabilityChange: (available, err) => available
+        ? app.log.info('gatehouse: revocation feed reachable again')
+        : app.log.warn({ err }, 'gatehouse: revocation feed unreachable; keeping the last known revocations')
+    })
+    follower.start(options.revocationPollInterval)
+    app.addHook('onClose', async () => follower?.stop())
+  }
+  const { jwks } = source
+  if (jwks !== undefined) {
+    jwks.start()
+    app.addHook('onClose', async () => jwks.stop())
+  }
+  // Revocations and keys (the next key included) known before the first
+  // request when Gatehouse answers; when it does not, start anyway and retry.
+  await Promise.all([follower?.poll(), jwks?.refresh()])
+
+  await registerBearerAuth(app, {
+    algorithms,
+    issuer: options.issuer ?? 'gatehouse',
+    audience: options.audience ?? 'gatehouse',
+    clockToleranceSeconds: clockTolerance / 1000,
+    keyFor: source.keyFor,
+    isRevoked: follower === undefined ? () => false : (sid) => follower.has(sid)
+  })
+}
+
+/** Verifies Gatehouse access tokens in any Fastify 5 app: `authenticate`, `authorize(...roles)`, `request.jwtVerify()`. */
+export default fp(gatehouse, { name: 'gatehouse', fastify: '5.x' })

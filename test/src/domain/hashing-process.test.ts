@@ -1,0 +1,60 @@
+import { getPriority } from 'node:os'
+import argon2 from 'argon2'
+import { test } from 'tap'
+import { HASHING_NICE, HashingJobError, HashingProcess } from '../../../src/domain/hashing-process.js'
+
+const options = { type: argon2.argon2id as 2, memoryCost: 8192, timeCost: 1, parallelism: 1 }
+const PASSWORD = 'correct horse battery'
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('argon2 runs in another process at the lowest CPU priority, started at the first job', async (t) => {
+  const hashing = new HashingProcess()
+  t.teardown(() => hashing.close())
+  t.equal(hashing.pid, undefined, 'nothing runs before a job')
+  const hash = await hashing.run({ op: 'hash', password: PASSWORD, options })
+  t.match(hash, /^\$argon2id\$/)
+  t.equal(await hashing.run({ op: 'verify', hash: hash as string, password: PASSWORD }), true)
+  t.equal(await hashing.run({ op: 'verify', hash: hash as string, password: 'wrong password!' }), false)
+  const pid = hashing.pid as number
+  t.not(pid, process.pid)
+  t.equal(getPriority(pid), HASHING_NICE)
+  t.equal(getPriority(), 0, 'the server itself keeps its priority')
+})
+
+test('what argon2 refuses is a HashingJobError', async (t) => {
+  const hashing = new HashingProcess()
+  t.teardown(() => hashing.close())
+  await t.rejects(hashing.run({ op: 'verify', hash: 'not-a-hash', password: PASSWORD }), HashingJobError)
+})
+
+test('a hashing process that dies fails the jobs it held, and the next job starts another', async (t) => {
+  const hashing = new HashingProcess()
+  t.teardown(() => hashing.close())
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  const first = hashing.pid as number
+  const held = hashing.run({ op: 'hash', password: PASSWORD, options: { ...options, timeCost: 50 } })
+  process.kill(first, 'SIGKILL')
+  await t.rejects(held, { message: 'the password hashing process exited' })
+  t.notOk(held instanceof HashingJobError)
+  t.match(await hashing.run({ op: 'hash', password: PASSWORD, options }), /^\$argon2id\$/)
+  t.not(hashing.pid, first)
+})
+
+test('close ends the process, and refuses jobs after it', async (t) => {
+  const hashing = new HashingProcess()
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  const pid = hashing.pid as number
+  await hashing.close()
+  t.notOk(alive(pid))
+  t.equal(hashing.pid, undefined)
+  await t.rejects(hashing.run({ op: 'hash', password: PASSWORD, options }), { message: 'the password hashing process is closed' })
+  await hashing.close()
+})

@@ -1,0 +1,29 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { test } from 'tap'
+import { openStore } from '../../../src/store/index.js'
+import { UserDirectory } from '../../../src/domain/user-directory.js'
+
+async function storeWithUser (t: { teardown (fn: () => unknown): void }) {
+  const store = await openStore('sqlite::memory:')
+  t.teardown(() => store.close())
+  await store.db.insertInto('users').values({ id: 'u1', email: 'ada@example.com', password_hash: 'x', roles: '["user"]', created_at: 1_700_000_000_000 }).execute()
+  return store
+}
+
+test('a user read once is served from memory until the ttl, then read again', async (t) => {
+  const store = await storeWithUser(t)
+  const users = new UserDirectory(store.db, { ttl: 100 })
+  t.strictSame(await users.find('u1'), { id: 'u1', email: 'ada@example.com', roles: ['user'], createdAt: 1_700_000_000_000 }, 'no password hash is held')
+  await store.db.deleteFrom('users').where('id', '=', 'u1').execute()
+  t.equal((await users.find('u1'))?.email, 'ada@example.com', 'within the ttl, no store read')
+  await sleep(150)
+  t.equal(await users.find('u1'), undefined, 'after the ttl the store decides')
+})
+
+test('an unknown id is not remembered: an account created later is found at once', async (t) => {
+  const store = await storeWithUser(t)
+  const users = new UserDirectory(store.db)
+  t.equal(await users.find('u2'), undefined)
+  await store.db.insertInto('users').values({ id: 'u2', email: 'bob@example.com', password_hash: 'x', roles: '["user"]', created_at: 1 }).execute()
+  t.equal((await users.find('u2'))?.email, 'bob@example.com')
+})
