@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { UnknownKeyError } from '../src/verify/errors.js'
-import { KEY_RELOAD_INTERVAL_MS, loadSigningKeys, type SigningKeys } from '../src/domain/keys.js'
+import { loadSigningKeys, type SigningKeys } from '../src/domain/keys.js'
 import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/domain/tokens.js'
 import { registerBearerAuth } from '../src/verify/bearer-auth.js'
 
@@ -38,10 +38,10 @@ export default fp(async function jwtPlugin (app) {
   // Picks up keys rotated by an operator or another instance sharing the store, without a restart.
   const timer = setInterval(() => {
     keys.reload().catch(err => app.log.warn({ err }, 'signing key reload failed; the keys loaded before stay in use'))
-  }, KEY_RELOAD_INTERVAL_MS)
+  }, app.timings.keyReloadInterval)
   timer.unref()
   app.addHook('onClose', async () => { clearInterval(timer) })
 
   app.decorate('signingKeys', keys)
   app.decorate('accessTokens', createAccessTokenIssuer(keys, { issuer: jwt.issuer, audience: jwt.audience, ttl: app.config.accessTokenTtl }))
-}, { name: 'jwt', dependencies: ['config', 'store', 'sessions'] })
+}, { name: 'jwt', dependencies: ['config', 'store', 'revocations'] })

@@ -2,8 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotReadyError } from '../src/server/http-errors.js'
 import { errorReplies, StatusReply } from '../src/server/schemas.js'
 
-const READY_TIMEOUT_MS = 2000
-
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     schema: { summary: 'Liveness: the process runs', tags: ['operations'], response: { 200: StatusReply } }
@@ -14,7 +12,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new NotReadyError()), READY_TIMEOUT_MS)
+      timer = setTimeout(() => reject(new NotReadyError()), app.timings.readyTimeout)
     })
     try {
       await Promise.race([app.store.ping(), timeout])

@@ -3,10 +3,16 @@ import { fileURLToPath } from 'node:url'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import autoload from '@fastify/autoload'
 import type { FastifyInstance } from 'fastify'
+import type { Clock } from '../domain/clock.js'
 import type { GatehouseConfig } from './config.js'
+import type { Timings } from './timings.js'
 
 export interface AppOptions {
   config: GatehouseConfig
+  /** Defaults to the system clock. */
+  clock?: Clock
+  /** Overrides some of the production intervals (tests shorten them). */
+  timings?: Partial<Timings>
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -34,7 +40,7 @@ export default async function gatehouseApp (app: FastifyInstance, opts: AppOptio
 
   await app.register(autoload, {
     dir: join(root, 'plugins'),
-    options: { config: opts.config },
+    options: { config: opts.config, clock: opts.clock, timings: opts.timings },
     ignorePattern: /\.d\.ts$/
   })
   await app.register(autoload, {

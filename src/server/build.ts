@@ -3,13 +3,13 @@ import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { sendError } from '../verify/error-reply.js'
-import gatehouseApp, { BODY_LIMIT } from './app.js'
+import gatehouseApp, { BODY_LIMIT, type AppOptions } from './app.js'
 import type { GatehouseConfig } from './config.js'
 import { loggerOptions } from './logger.js'
 
 export { BODY_LIMIT }
 
-export interface BuildOptions {
+export interface BuildOptions extends Pick<AppOptions, 'clock' | 'timings'> {
   /** Overrides the logger made from the config (tests pass a stream or `false`). */
   logger?: FastifyServerOptions['logger']
 }
@@ -43,6 +43,6 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     clientErrorHandler: replyToClientError
   })
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
-  await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config })
+  await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings })
   return app
 }

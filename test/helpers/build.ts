@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import { buildServer } from '../../src/server/build.js'
+import { buildServer, type BuildOptions } from '../../src/server/build.js'
 import { parseConfig } from '../../src/server/config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -12,7 +12,7 @@ export const TEST_ENV = {
   ARGON2_TIME_COST: '1'
 }
 
-export interface BuildTestOptions {
+export interface BuildTestOptions extends Pick<BuildOptions, 'clock' | 'timings'> {
   logger?: FastifyServerOptions['logger']
   /** Runs before `ready()`, to add test-only routes or hooks. */
   setup?: (app: FastifyInstance) => void | Promise<void>
@@ -21,7 +21,7 @@ export interface BuildTestOptions {
 /** Builds the app on an in-memory store, ready for `inject`, closed when the test ends. */
 export async function build (t: Teardown, env: Record<string, string> = {}, options: BuildTestOptions = {}): Promise<FastifyInstance> {
   const config = parseConfig({ ...TEST_ENV, ...env })
-  const app = await buildServer(config, { logger: options.logger ?? false })
+  const app = await buildServer(config, { logger: options.logger ?? false, clock: options.clock, timings: options.timings })
   t.teardown(() => app.close())
   await options.setup?.(app)
   await app.ready()
