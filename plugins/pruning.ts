@@ -5,7 +5,7 @@ import { pruneExpired } from '../src/domain/sessions.js'
 export default fp(async function pruningPlugin (app) {
   const { store, timings } = app
   async function prune () {
-    app.log.debug({ pruned: await pruneExpired(store.db, app.sessionRules) }, 'pruned expired sessions')
+    app.log.debug({ pruned: await pruneExpired(store.db, app.sessionRules, app.clock.now()) }, 'pruned expired sessions')
   }
   await prune()
   const timer = setInterval(() => {

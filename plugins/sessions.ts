@@ -17,5 +17,5 @@ export default fp(async function sessionsPlugin (app) {
     refreshReuseInterval: config.refreshReuseInterval,
     accessTokenTtl: config.accessTokenTtl
   })
-  app.decorate('refreshKey', await loadRefreshKey(store.db))
+  app.decorate('refreshKey', await loadRefreshKey(store.db, app.clock.now()))
 }, { name: 'sessions', dependencies: ['config', 'store'] })

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { InvalidTokenError } from '../src/verify/errors.js'
 import { errorReplies, MessageReply } from '../src/server/schemas.js'
 
 // The seed article's greeting: it knows the user, or says guest.
@@ -15,8 +14,7 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: async (request, reply) => request.headers.authorization === undefined ? undefined : app.authenticate(request, reply)
   }, async (request) => {
     if (request.headers.authorization === undefined) return { message: 'Hello, guest!' }
-    const user = await app.users.find(request.user.sub)
-    if (!user) throw new InvalidTokenError()
+    const user = await app.services.currentUser(request.user.sub)
     return { message: `Hello, ${user.email}!` }
   })
 }

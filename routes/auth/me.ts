@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { InvalidTokenError } from '../../src/verify/errors.js'
 import { bearerSecurity, errorReplies, UserReply } from '../../src/server/schemas.js'
-import { publicUser } from '../../src/domain/users.js'
+import { publicUser } from '../../src/server/replies.js'
 
 const me: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {
@@ -13,12 +12,7 @@ const me: FastifyPluginAsyncTypebox = async (app) => {
       security: bearerSecurity,
       response: { 200: Type.Object({ user: UserReply }), ...errorReplies(401, 429) }
     }
-  }, async (request) => {
-    const user = await app.users.find(request.user.sub)
-    // A token can outlive its account; it is no longer valid then.
-    if (!user) throw new InvalidTokenError()
-    return { user: publicUser(user) }
-  })
+  }, async (request) => ({ user: publicUser(await app.services.currentUser(request.user.sub)) }))
 }
 
 export default me

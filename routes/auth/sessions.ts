@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { NotFoundError } from '../../src/server/http-errors.js'
+import { callerOf } from '../../src/server/replies.js'
 import { bearerSecurity, errorReplies } from '../../src/server/schemas.js'
-import { listLiveSessions, liveSessionOwner, revokeSession } from '../../src/domain/sessions.js'
 
 const SessionReply = Type.Object({
   id: Type.String(),
@@ -23,7 +22,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Object({ sessions: Type.Array(SessionReply) }), ...errorReplies(401, 429) }
     }
   }, async (request) => {
-    const live = await listLiveSessions(app.store.db, request.user.sub)
+    const live = await app.services.listSessions(request.user.sub)
     return {
       sessions: live.map(s => ({
         id: s.id,
@@ -47,13 +46,7 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 204: Type.Null(), ...errorReplies(401, 404, 429) }
     }
   }, async (request, reply) => {
-    const { id } = request.params
-    // Another user's session is answered exactly like one that does not exist.
-    if (await liveSessionOwner(app.store.db, id) !== request.user.sub) throw new NotFoundError('session')
-    if (await revokeSession(app.store.db, app.sessionRules, id, 'session_deleted')) {
-      app.revocations.revokedNow([id])
-    }
-    await app.audit(request, { type: 'session_revoked', userId: request.user.sub, sessionId: id, reason: 'deleted by its owner' })
+    await app.services.revokeOwnSession(callerOf(request), request.user.sub, request.params.id)
     return reply.code(204).send(null)
   })
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { callerOf, publicUser } from '../../src/server/replies.js'
 import { Credentials, errorReplies, UserReply } from '../../src/server/schemas.js'
-import { createUser, publicUser } from '../../src/domain/users.js'
 
 const signup: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/signup', {
@@ -12,7 +12,7 @@ const signup: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: Type.Object({ user: UserReply }), ...errorReplies(400, 409, 413, 415, 429, 503) }
     }
   }, async (request, reply) => {
-    const user = await createUser(app.store.db, app.passwords, request.body.email, request.body.password)
+    const user = await app.services.signup(callerOf(request), request.body)
     return reply.code(201).send({ user: publicUser(user) })
   })
 }

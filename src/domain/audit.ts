@@ -1,7 +1,8 @@
 import type { Db } from '../store/index.js'
 
+/** The event types of API.md "Administration" that this version records. */
 export type AuditEventType =
-  | 'login_succeeded' | 'login_failed' | 'token_refreshed' | 'refresh_reuse_detected'
+  | 'signup' | 'login' | 'login_failed' | 'refresh' | 'refresh_reuse'
   | 'logout' | 'password_changed' | 'session_revoked'
 
 /** One security-relevant event; never carries a secret. */
@@ -11,10 +12,17 @@ export interface AuditEvent {
   sessionId: string | null
   ip: string | null
   userAgent: string | null
-  reason: string | null
+  detail: string | null
 }
 
-export async function recordAuditEvent (db: Db, event: AuditEvent, now = Date.now()): Promise<void> {
+/** Where services log an event once its transaction has committed (pino's logger fits). */
+export interface EventLog {
+  info (fields: object, message: string): void
+  warn (fields: object, message: string): void
+}
+
+/** Stores the event; call it inside the transaction of the change it records. */
+export async function recordAuditEvent (db: Db, event: AuditEvent, now: number): Promise<void> {
   await db.insertInto('audit_events').values({
     at: now,
     type: event.type,
@@ -22,6 +30,6 @@ export async function recordAuditEvent (db: Db, event: AuditEvent, now = Date.no
     session_id: event.sessionId,
     ip: event.ip,
     user_agent: event.userAgent?.slice(0, 512) ?? null,
-    reason: event.reason
+    detail: event.detail
   }).execute()
 }

@@ -1,17 +1,10 @@
-import { InvalidCredentialsError } from '../server/http-errors.js'
+import { InvalidCredentials } from './errors.js'
 import { acceptablePassword, type PasswordHasher } from './passwords.js'
 import type { Db } from '../store/index.js'
 import { findUserByEmail, normalizeEmail, updatePasswordHash, type User } from './users.js'
 
-/** A refused login; `userId` names the account when the email exists (for the audit log only). */
-export class CredentialsRefused extends InvalidCredentialsError {
-  constructor (readonly userId: string | null) {
-    super()
-  }
-}
-
 /**
- * Checks an email and password. Every failure is the same InvalidCredentialsError,
+ * Checks an email and password. Every failure is the same InvalidCredentials,
  * and an unknown email costs one argon2 verification like a wrong password does.
  * A correct password stored under weaker parameters is rehashed on the way.
  */
@@ -22,11 +15,11 @@ export async function checkCredentials (db: Db, hasher: PasswordHasher, rawEmail
 
   if (user === undefined || password === null) {
     await hasher.verifyDummy(password ?? rawPassword.slice(0, 256))
-    throw new CredentialsRefused(user?.id ?? null)
+    throw new InvalidCredentials(user?.id ?? null)
   }
 
   const { ok, needsRehash } = await hasher.verify(user.passwordHash, password)
-  if (!ok) throw new CredentialsRefused(user.id)
+  if (!ok) throw new InvalidCredentials(user.id)
   if (needsRehash) await updatePasswordHash(db, user.id, await hasher.hash(password))
 
   const { passwordHash: _, ...publicFields } = user

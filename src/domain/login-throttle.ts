@@ -4,11 +4,13 @@ export interface LoginThrottle {
    * concurrent guesses cannot all slip under the limit. Returns the seconds
    * until the pair may try again (the attempt is then not counted), or 0.
    */
-  reserve (email: string, ip: string, now?: number): number
+  reserve (email: string, ip: string, now: number): number
   /** Uncounts a reserved attempt that ended without a password verdict (e.g. 503). */
-  release (email: string, ip: string, now?: number): void
+  release (email: string, ip: string, now: number): void
   /** A correct password: the pair starts afresh. */
   recordSuccess (email: string, ip: string): void
+  /** Pairs held (never more than `maxEntries`). */
+  readonly size: number
 }
 
 interface Window { attempts: number, startedAt: number }
@@ -40,15 +42,19 @@ export function createLoginThrottle (options: { maxAttempts: number, windowSecon
       windows.delete(key)
     }
     if (windows.size < maxEntries) return
-    // A flood of new pairs must not evict a window that is blocking a guesser.
+    // A flood of new pairs evicts windows that block nobody first, then the oldest of the rest: the cap holds.
     for (const [key, entry] of windows) {
-      if (windows.size < maxEntries) break
+      if (windows.size < maxEntries) return
       if (entry.attempts < options.maxAttempts) windows.delete(key)
+    }
+    for (const key of windows.keys()) {
+      if (windows.size < maxEntries) return
+      windows.delete(key)
     }
   }
 
   return {
-    reserve (email, ip, now = Date.now()) {
+    reserve (email, ip, now) {
       const key = keyOf(email, ip)
       const entry = current(key, now)
       if (entry && entry.attempts >= options.maxAttempts) {
@@ -61,12 +67,15 @@ export function createLoginThrottle (options: { maxAttempts: number, windowSecon
       }
       return 0
     },
-    release (email, ip, now = Date.now()) {
+    release (email, ip, now) {
       const entry = current(keyOf(email, ip), now)
       if (entry) entry.attempts = Math.max(0, entry.attempts - 1)
     },
     recordSuccess (email, ip) {
       windows.delete(keyOf(email, ip))
+    },
+    get size () {
+      return windows.size
     }
   }
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import argon2 from 'argon2'
 import pLimit from 'p-limit'
-import { OverloadedError } from '../server/http-errors.js'
+import { Overloaded } from './errors.js'
 import { HashingJobError, HashingProcess } from './hashing-process.js'
 
 export interface Argon2Params {
@@ -52,7 +52,7 @@ export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT
   const hashing = new HashingProcess()
 
   function gated<T> (work: () => Promise<T>): Promise<T> {
-    if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new OverloadedError())
+    if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new Overloaded())
     return limit(work)
   }
 

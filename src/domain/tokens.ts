@@ -20,7 +20,7 @@ export interface IssuedAccessToken {
 }
 
 export interface AccessTokenIssuer {
-  issue (subject: AccessTokenSubject, now?: number): IssuedAccessToken
+  issue (subject: AccessTokenSubject, now: number): IssuedAccessToken
 }
 
 /** Signs with whatever key `keys.signing` names at the time of each token, so a reloaded rotation takes effect at once. */
@@ -35,7 +35,7 @@ export function createAccessTokenIssuer (keys: Pick<SigningKeys, 'algorithm' | '
     return signer.sign
   }
   return {
-    issue (subject, now = Date.now()) {
+    issue (subject, now) {
       const sign = currentSigner()
       const iat = Math.floor(now / 1000)
       const exp = Math.min(iat + options.ttl, subject.sessionEndsAt === undefined ? Infinity : Math.floor(subject.sessionEndsAt / 1000))

@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto'
-import { EmailTakenError, InvalidEmailError, InvalidPasswordError } from '../server/http-errors.js'
-import { acceptablePassword, type PasswordHasher } from './passwords.js'
+import { EmailTaken } from './errors.js'
 import type { Db } from '../store/index.js'
 
 export interface User {
@@ -14,7 +12,7 @@ export interface UserWithPassword extends User {
   passwordHash: string
 }
 
-const MAX_EMAIL_LENGTH = 254
+export const MAX_EMAIL_LENGTH = 254
 // Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/u
 
@@ -32,34 +30,21 @@ function toUser (row: UserRow): UserWithPassword {
   return { id: row.id, email: row.email, roles: JSON.parse(row.roles) as string[], createdAt: Number(row.created_at), passwordHash: row.password_hash }
 }
 
-export function publicUser (user: User) {
-  return { id: user.id, email: user.email, roles: user.roles, created_at: new Date(user.createdAt).toISOString() }
-}
-
 function isUniqueViolation (err: unknown): boolean {
   const code = (err as { code?: unknown }).code
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505'
 }
 
-export async function createUser (db: Db, hasher: PasswordHasher, rawEmail: string, rawPassword: string): Promise<User> {
-  const email = normalizeEmail(rawEmail)
-  if (email === null) throw new InvalidEmailError()
-  const password = acceptablePassword(rawPassword)
-  if (password === null) throw new InvalidPasswordError()
-  if (await findUserByEmail(db, email)) throw new EmailTakenError()
-
-  const user: User = { id: randomUUID(), email, roles: ['user'], createdAt: Date.now() }
-  const passwordHash = await hasher.hash(password)
+/** Stores a new account; the unique index on email decides between two signups for one address. */
+export async function insertUser (db: Db, user: User, passwordHash: string): Promise<void> {
   try {
     await db.insertInto('users').values({
-      id: user.id, email, password_hash: passwordHash, roles: JSON.stringify(user.roles), created_at: user.createdAt
+      id: user.id, email: user.email, password_hash: passwordHash, roles: JSON.stringify(user.roles), created_at: user.createdAt
     }).execute()
   } catch (err) {
-    // Two signups for one email can both pass the check above; the unique index decides.
-    if (isUniqueViolation(err)) throw new EmailTakenError()
+    if (isUniqueViolation(err)) throw new EmailTaken()
     throw err
   }
-  return user
 }
 
 export async function findUserByEmail (db: Db, email: string): Promise<UserWithPassword | undefined> {

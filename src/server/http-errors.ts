@@ -1,4 +1,7 @@
 import createError from '@fastify/error'
+import type { FastifyError } from 'fastify'
+import { DomainError, EmailTaken, InvalidCredentials, InvalidEmail, InvalidGrant, InvalidPassword, NotFound, Overloaded, TooManyAttempts, UnknownAccount } from '../domain/errors.js'
+import { InvalidTokenError } from '../verify/errors.js'
 
 // The errors routes and the HTTP edge answer with, with the stable `code` of API.md
 // (the bearer check's own are in src/verify/errors.ts).
@@ -12,3 +15,30 @@ export const NotReadyError = createError('not_ready', 'The store is not answerin
 export const InvalidGrantError = createError('invalid_grant', 'The refresh token is invalid, expired or revoked', 401)
 export const NotFoundError = createError('not_found', 'No such %s', 404)
 export const InvalidRequestError = createError('invalid_request', '%s', 400)
+
+type HttpError = FastifyError
+type Mapping = [new (...args: never[]) => DomainError, (error: never) => HttpError]
+
+// The one place where the domain's refusals become the contract's statuses and codes.
+const MAPPINGS: Mapping[] = [
+  [InvalidEmail, () => new InvalidEmailError()],
+  [InvalidPassword, () => new InvalidPasswordError()],
+  [EmailTaken, () => new EmailTakenError()],
+  [InvalidCredentials, () => new InvalidCredentialsError()],
+  [TooManyAttempts, (error: TooManyAttempts) => new RateLimitedError(error.retryAfter)],
+  [Overloaded, () => new OverloadedError()],
+  [InvalidGrant, () => new InvalidGrantError()],
+  [UnknownAccount, () => new InvalidTokenError()],
+  [NotFound, (error: NotFound) => new NotFoundError(error.resource)]
+]
+
+/** The contract's error for a domain refusal, and the headers its reply carries. */
+export function httpErrorFor (error: DomainError): { error: HttpError, headers: Record<string, string> } {
+  const headers: Record<string, string> = error instanceof TooManyAttempts ? { 'retry-after': String(error.retryAfter) } : {}
+  for (const [kind, toHttp] of MAPPINGS) {
+    if (error instanceof kind) return { error: (toHttp as (error: DomainError) => HttpError)(error), headers }
+  }
+  // Every DomainError subclass is mapped above; an unmapped one is a bug, answered as a 500.
+  /* c8 ignore next */
+  throw error
+}

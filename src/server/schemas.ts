@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { MAX_EMAIL_LENGTH } from '../domain/users.js'
 
 // Shared wire shapes of API.md, used for validation, serialisation and the OpenAPI document.
 
@@ -25,8 +26,11 @@ export const TokenReply = Type.Object({
   user: UserReply
 })
 
+/** Bounded here too, so nothing (a throttle key, a log line) ever holds a longer one. */
+export const Email = Type.String({ maxLength: MAX_EMAIL_LENGTH, examples: ['ada@example.com'] })
+
 export const Credentials = Type.Object({
-  email: Type.String({ examples: ['ada@example.com'] }),
+  email: Email,
   password: Type.String({ examples: ['correct horse battery staple'] })
 })
 

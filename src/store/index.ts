@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
@@ -10,6 +10,13 @@ export type Db = Kysely<Database>
 
 export interface Store {
   db: Db
+  /**
+   * Runs `work` in one transaction that holds the write lock from its first
+   * statement (SQLite's BEGIN IMMEDIATE), so a read-then-write inside it sees
+   * no other writer's change in between, across processes too. Keep slow work
+   * (password hashing) outside: other writers wait for it.
+   */
+  transaction<T> (work: (trx: Db) => Promise<T>): Promise<T>
   /** Resolves when the store answers a trivial query. */
   ping (): Promise<void>
   close (): Promise<void>
@@ -22,7 +29,11 @@ export async function openStore (databaseUrl: string): Promise<Store> {
   }
   const location = databaseUrl.slice('sqlite:'.length)
   const inMemory = location === ':memory:'
-  if (!inMemory) mkdirSync(dirname(resolve(location)), { recursive: true })
+  if (!inMemory) {
+    // Owner-only: the store holds password hashes and private signing keys.
+    mkdirSync(dirname(resolve(location)), { recursive: true, mode: 0o700 })
+    closeSync(openSync(location, 'a', 0o600))
+  }
 
   const sqlite = new SQLite(inMemory ? ':memory:' : location)
   // First: switching a new file to WAL takes a lock that processes opening it together wait on.
@@ -49,6 +60,17 @@ export async function openStore (databaseUrl: string): Promise<Store> {
 
   return {
     db,
+    transaction: work => db.connection().execute(async (connection) => {
+      await sql`begin immediate`.execute(connection)
+      try {
+        const result = await work(connection)
+        await sql`commit`.execute(connection)
+        return result
+      } catch (err) {
+        await sql`rollback`.execute(connection)
+        throw err
+      }
+    }),
     async ping () { await sql`select 1`.execute(db) },
     async close () { await db.destroy() }
   }

@@ -76,6 +76,12 @@ const migrations: Record<string, Migration> = {
         .execute()
       await db.schema.createIndex('audit_events_user_id').on('audit_events').column('user_id').execute()
     }
+  },
+  '0003_audit_detail': {
+    // API.md names an event's free-text field `detail`.
+    async up (db: Kysely<unknown>) {
+      await db.schema.alterTable('audit_events').renameColumn('reason', 'detail').execute()
+    }
   }
 }
 

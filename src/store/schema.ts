@@ -64,7 +64,7 @@ export interface AuditEventsTable {
   session_id: string | null
   ip: string | null
   user_agent: string | null
-  reason: string | null
+  detail: string | null
 }
 
 export interface Database {

@@ -115,7 +115,7 @@ test('logging out a session another instance already revoked still answers 204',
   const app = await build(t)
   const { ada } = await sessions(app)
   // Revoked in the shared store, not yet synced into this instance's memory.
-  await revokeSession(app.store.db, app.sessionRules, ada[0].sid, 'logout')
+  await revokeSession(app.store.db, app.sessionRules, ada[0].sid, 'logout', Date.now())
   t.equal((await logout(app, ada[0].access_token)).statusCode, 204)
   t.same(await works(app, ada[0]), { access: false, refresh: false })
   t.same(await works(app, ada[1]), { access: true, refresh: true })

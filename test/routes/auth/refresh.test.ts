@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { mock } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
-import { ROTATION_SETTLE_MS } from '../../../src/domain/sessions.js'
 import { claims, EMAIL, loggedIn, me, refresh, signedUp, type TokenReply } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
+import { TestClock } from '../../helpers/clock.js'
 
 /** Refreshes and fails the test setup unless it succeeded. */
 async function rotate (app: FastifyInstance, refreshToken: string): Promise<TokenReply> {
@@ -116,8 +116,8 @@ test('a refresh token that is not a string is refused with 400 invalid_request',
   t.equal(missing.json().code, 'invalid_request')
 })
 
-test('presenting a spent refresh token revokes the whole session at once', async (t) => {
-  const app = await build(t)
+test('with REFRESH_REUSE_INTERVAL=0, presenting a spent refresh token revokes the whole session at once', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '0' })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
@@ -136,14 +136,14 @@ test('presenting a spent refresh token revokes the whole session at once', async
 
   const sid = claims(a.access_token).sid
   t.equal((await sessionRow(app, sid)).revoked_reason, 'refresh_token_reuse')
-  const audit = await app.store.db.selectFrom('audit_events').selectAll().where('type', '=', 'refresh_reuse_detected').execute()
+  const audit = await app.store.db.selectFrom('audit_events').selectAll().where('type', '=', 'refresh_reuse').execute()
   t.equal(audit.length, 1)
   t.equal(audit[0]?.session_id, sid)
   t.equal(audit[0]?.user_id, a.user.id)
 })
 
 test('reuse in one session leaves the user\'s other sessions alone', async (t) => {
-  const app = await build(t)
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '0' })
   await signedUp(app)
   const other = await loggedIn(app)
   const a = await loggedIn(app)
@@ -153,22 +153,44 @@ test('reuse in one session leaves the user\'s other sessions alone', async (t) =
   t.equal((await refresh(app, other.refresh_token)).statusCode, 200)
 })
 
-test('ten concurrent refreshes of one token over HTTP: exactly one wins and the session survives', async (t) => {
-  const app = await build(t)
-  await signedUp(app)
-  const first = await loggedIn(app)
+/** Ten refreshes of one token sent at once over real HTTP. */
+async function concurrentRefreshes (app: FastifyInstance, refreshToken: string) {
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
-  const url = `http://127.0.0.1:${port}/auth/refresh`
-
-  const replies = await Promise.all(Array.from({ length: 10 }, async () => {
-    const res = await fetch(url, {
+  return Promise.all(Array.from({ length: 10 }, async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/auth/refresh`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refresh_token: first.refresh_token })
+      body: JSON.stringify({ refresh_token: refreshToken })
     })
     return { status: res.status, body: await res.json() as Record<string, unknown> }
   }))
+}
+
+test('with the default reuse interval, ten concurrent refreshes of one token all get the same child and the session lives on', async (t) => {
+  const app = await build(t)
+  t.equal(app.config.refreshReuseInterval, 10, 'the default interval is 10 s')
+  await signedUp(app)
+  const first = await loggedIn(app)
+  const replies = await concurrentRefreshes(app, first.refresh_token)
+
+  t.same(replies.map(r => r.status), Array(10).fill(200), 'every copy answered 200')
+  const children = new Set(replies.map(r => r.body.refresh_token))
+  t.equal(children.size, 1, 'one child refresh token for all of them')
+  t.equal(new Set(replies.map(r => r.body.access_token)).size, 10, 'each got its own access token')
+  const minted = await app.store.db.selectFrom('refresh_tokens').select('token_hash').execute()
+  t.equal(minted.length, 2, 'the parent and one child: nothing else was minted')
+
+  for (const reply of replies) t.equal((await me(app, String(reply.body.access_token))).statusCode, 200)
+  t.equal((await refresh(app, String(replies[0]?.body.refresh_token))).statusCode, 200, 'the child rotates')
+  t.equal((await sessionRow(app, first.sid)).revoked_at, null, 'the session was not revoked')
+})
+
+test('with REFRESH_REUSE_INTERVAL=0, ten concurrent refreshes of one token: one wins and the copies revoke the session', async (t) => {
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '0' })
+  await signedUp(app)
+  const first = await loggedIn(app)
+  const replies = await concurrentRefreshes(app, first.refresh_token)
 
   const winners = replies.filter(r => r.status === 200)
   const losers = replies.filter(r => r.status !== 200)
@@ -178,14 +200,29 @@ test('ten concurrent refreshes of one token over HTTP: exactly one wins and the 
     t.equal(loser.status, 401)
     t.equal(loser.body.code, 'invalid_grant')
   }
-
   const winner = winners[0]?.body as unknown as TokenReply
-  t.equal((await me(app, winner.access_token)).statusCode, 200, 'the winner\'s access token works')
-  t.equal((await me(app, first.access_token)).statusCode, 200, 'the session was not revoked')
-  t.equal((await refresh(app, winner.refresh_token)).statusCode, 200, 'the winner\'s refresh token works')
+  t.equal((await me(app, winner.access_token)).statusCode, 401, 'even the winner\'s access token is refused: the session is revoked')
+  t.equal((await refresh(app, winner.refresh_token)).statusCode, 401, 'and its refresh token')
+  t.equal((await sessionRow(app, first.sid)).revoked_reason, 'refresh_token_reuse')
+  const reuse = await app.store.db.selectFrom('audit_events').selectAll().where('type', '=', 'refresh_reuse').execute()
+  t.ok(reuse.length >= 1, 'the reuse is audited')
 })
 
-test('with a reuse interval, replaying the parent returns the same child and a new working access token', async (t) => {
+test('no refresh reply waits on a timer: refreshes and replays answer while every timer is frozen', async (t) => {
+  const app = await build(t)
+  await signedUp(app)
+  const first = await loggedIn(app)
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval'] })
+  t.teardown(() => mock.timers.reset())
+  const rotated = await refresh(app, first.refresh_token)
+  const replayed = await refresh(app, first.refresh_token)
+  mock.timers.reset()
+  t.equal(rotated.statusCode, 200)
+  t.equal(replayed.statusCode, 200)
+  t.equal(replayed.json().refresh_token, rotated.json().refresh_token)
+})
+
+test('a retry of the parent after a lost reply, within the interval, returns the same child and a new working access token', async (t) => {
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
   await signedUp(app)
   const a = await loggedIn(app)
@@ -222,11 +259,16 @@ test('with a reuse interval, replaying the grandparent is reuse and revokes the 
 })
 
 test('replaying the parent after the reuse interval is reuse and revokes the session', async (t) => {
-  const app = await build(t, { REFRESH_REUSE_INTERVAL: '1' })
+  const clock = new TestClock()
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '1' }, { clock })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
-  await sleep(1100)
+  clock.advance(1000)
+  const inside = await refresh(app, a.refresh_token)
+  t.equal(inside.statusCode, 200, 'exactly at the end of the interval it is still a replay')
+  t.equal(inside.json().refresh_token, b.refresh_token)
+  clock.advance(1)
 
   const res = await refresh(app, a.refresh_token)
   t.equal(res.statusCode, 401)
@@ -265,72 +307,86 @@ test('after reuse revoked a session, replaying the newest parent inside the inte
 })
 
 test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t) => {
-  const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
+  const clock = new TestClock()
+  const app = await build(t, { REFRESH_TOKEN_TTL: '1' }, { clock })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
-  await sleep(1100)
-  const res = await refresh(app, b.refresh_token)
+  clock.advance(999)
+  const c = await rotate(app, b.refresh_token)
+  clock.advance(1000)
+  const res = await refresh(app, c.refresh_token)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_grant')
 })
 
 test('a session ends SESSION_MAX_AGE after login even while refreshes keep it from idling', async (t) => {
-  const app = await build(t, { ACCESS_TOKEN_TTL: '1', REFRESH_TOKEN_TTL: '1', SESSION_MAX_AGE: '2' })
+  const clock = new TestClock()
+  const app = await build(t, { ACCESS_TOKEN_TTL: '1', REFRESH_TOKEN_TTL: '1', SESSION_MAX_AGE: '2', REFRESH_REUSE_INTERVAL: '0' }, { clock })
   await signedUp(app)
-  const loggedInAt = Date.now()
   let token = (await loggedIn(app)).refresh_token
-  const successes: number[] = []
-  let res
-  for (;;) {
-    await sleep(400)
-    res = await refresh(app, token)
-    if (res.statusCode !== 200) break
-    successes.push(Date.now())
+  for (let step = 1; step <= 4; step++) {
+    clock.advance(450)
+    const res = await refresh(app, token)
+    t.equal(res.statusCode, 200, `refreshed ${step * 450} ms after login`)
     token = res.json().refresh_token
-    if (Date.now() - loggedInAt > 5000) break
   }
-  const refusedAt = Date.now()
-  t.equal(res.statusCode, 401)
+  clock.advance(199)
+  const last = await refresh(app, token)
+  t.equal(last.statusCode, 200, 'refreshed at 1999 ms, long past the first idle limit')
+  token = last.json().refresh_token
+  clock.advance(1)
+  const res = await refresh(app, token)
+  t.equal(res.statusCode, 401, 'refused at 2000 ms, the absolute limit')
   t.equal(res.json().code, 'invalid_grant')
-  t.ok(successes.some(at => at - loggedInAt > 1000), 'refreshes succeeded after the first idle limit had passed')
-  t.ok(refusedAt - loggedInAt >= 2000, 'refused only once the absolute limit passed')
-  t.ok(refusedAt - loggedInAt < 3500, 'and soon after it')
 })
 
-test('a refresh racing with the deletion of its user is refused with invalid_grant', async (t) => {
+test('a refresh for an account that was deleted is refused with invalid_grant', async (t) => {
   const app = await build(t)
   await signedUp(app)
   const first = await loggedIn(app)
-  const pending = refresh(app, first.refresh_token)
-  // The rotation is done within milliseconds; its reply is then held ROTATION_SETTLE_MS.
-  await sleep(ROTATION_SETTLE_MS / 2)
   await app.store.db.deleteFrom('users').where('email', '=', EMAIL).execute()
-  const res = await pending
+  const res = await refresh(app, first.refresh_token)
   t.equal(res.statusCode, 401)
   t.equal(res.json().code, 'invalid_grant')
 })
 
-test('a session revoked while its rotation is held gets no new access token', async (t) => {
+test('a refresh racing with a global logout never leaves a working token behind', async (t) => {
   const app = await build(t)
   await signedUp(app)
   const first = await loggedIn(app)
   const second = await loggedIn(app)
-  const pending = refresh(app, first.refresh_token)
-  await sleep(ROTATION_SETTLE_MS / 5)
-  const logout = await app.inject({ method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${second.access_token}` } })
+  const [refreshed, logout] = await Promise.all([
+    refresh(app, first.refresh_token),
+    app.inject({ method: 'POST', url: '/auth/logout?scope=global', headers: { authorization: `Bearer ${second.access_token}` } })
+  ])
   t.equal(logout.statusCode, 204)
-  const res = await pending
-  t.equal(res.statusCode, 401)
-  t.equal(res.json().code, 'invalid_grant')
+  t.ok([200, 401].includes(refreshed.statusCode), `the refresh answered ${refreshed.statusCode}`)
+  if (refreshed.statusCode === 200) {
+    const pair = refreshed.json() as TokenReply
+    t.equal((await me(app, pair.access_token)).statusCode, 401, 'its access token is refused')
+    t.equal((await refresh(app, pair.refresh_token)).statusCode, 401, 'its refresh token is refused')
+  }
+  t.equal((await me(app, first.access_token)).statusCode, 401)
+})
+
+test('a SESSION_MAX_AGE shorter than ACCESS_TOKEN_TTL starts, and login caps exp at the session\'s end', async (t) => {
+  const app = await build(t, { ACCESS_TOKEN_TTL: '900', SESSION_MAX_AGE: '60' })
+  await signedUp(app)
+  const pair = await loggedIn(app)
+  const { iat, exp } = claims(pair.access_token)
+  t.ok(exp <= iat + 60 && exp >= iat + 59, `exp ${exp - iat} s after iat, within the 60 s session`)
+  t.equal(pair.expires_in, exp - iat)
+  t.equal(pair.expires_at, exp)
 })
 
 test('no access token outlives its session: exp is capped at SESSION_MAX_AGE after login', async (t) => {
-  const app = await build(t, { ACCESS_TOKEN_TTL: '10', SESSION_MAX_AGE: '12' })
+  const clock = new TestClock()
+  const app = await build(t, { ACCESS_TOKEN_TTL: '10', SESSION_MAX_AGE: '12' }, { clock })
   await signedUp(app)
   const pair = await loggedIn(app)
   const loginIat = claims(pair.access_token).iat
-  await sleep(3000)
+  clock.advance(3000)
   const res = await refresh(app, pair.refresh_token)
   t.equal(res.statusCode, 200)
   const body = res.json()

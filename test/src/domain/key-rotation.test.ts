@@ -40,7 +40,7 @@ async function assertInvalidToken (t: Test, app: FastifyInstance, token: string)
 const kidOf = (token: string) => decode(token).header.kid
 
 /** The kid of a freshly issued access token. */
-const signingKid = (app: FastifyInstance) => kidOf(app.accessTokens.issue({ userId: 'u', sessionId: 's', roles: [] }).token)
+const signingKid = (app: FastifyInstance) => kidOf(app.accessTokens.issue({ userId: 'u', sessionId: 's', roles: [] }, Date.now()).token)
 
 test('a rotated-in key is published as next before it signs, then signs new tokens', async t => {
   const { env, store } = await sharedStore(t)

@@ -111,21 +111,27 @@ test('past maxEntries, windows that block nobody are evicted and blocking ones k
   t.equal(throttle.reserve('b@x.io', IP, 4), 0, 'b was evicted: its one attempt is forgotten')
 })
 
-test('without an explicit time the throttle uses the clock', async (t) => {
-  const throttle = createLoginThrottle({ maxAttempts: 1, windowSeconds: 30 })
-  throttle.reserve(EMAIL, IP)
-  const left = throttle.reserve(EMAIL, IP)
-  t.ok(left >= 29 && left <= 30, `${left} seconds left`)
-  throttle.release(EMAIL, IP)
-  t.equal(throttle.reserve(EMAIL, IP), 0)
-})
-
-test('when every window is blocking, none is evicted to make room', async (t) => {
-  const throttle = createLoginThrottle({ maxAttempts: 1, windowSeconds: 60, maxEntries: 1 })
+test('when every window is blocking, the oldest goes: the map never outgrows its cap', async (t) => {
+  const throttle = createLoginThrottle({ maxAttempts: 1, windowSeconds: 60, maxEntries: 2 })
   fail(throttle, 1, 0, 'a@x.io')
   fail(throttle, 1, 1, 'b@x.io')
   fail(throttle, 1, 2, 'c@x.io')
-  for (const email of ['a@x.io', 'b@x.io', 'c@x.io']) t.equal(throttle.reserve(email, IP, 3), 60, `${email} stays blocked`)
+  t.equal(throttle.size, 2)
+  for (const email of ['b@x.io', 'c@x.io']) t.equal(throttle.reserve(email, IP, 3), 60, `${email} stays blocked`)
+  t.equal(throttle.reserve('a@x.io', IP, 3), 0, 'the oldest block was dropped to make room')
+  t.equal(throttle.size, 2)
+})
+
+test('a flood of distinct pairs, blocking or not, never grows the map past its cap', async (t) => {
+  const throttle = createLoginThrottle({ maxAttempts: 2, windowSeconds: 60, maxEntries: 50 })
+  let largest = 0
+  for (let i = 0; i < 2000; i++) {
+    const email = `guess${i}@x.io`
+    throttle.reserve(email, IP, i)
+    if (i % 2 === 0) throttle.reserve(email, IP, i)
+    largest = Math.max(largest, throttle.size)
+  }
+  t.equal(largest, 50, 'held at most maxEntries pairs')
 })
 
 test('eviction stops as soon as there is room', async (t) => {

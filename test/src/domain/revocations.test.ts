@@ -152,7 +152,7 @@ test('a revocation written to the store by other code is refused by authenticate
   t.equal((await me()).statusCode, 200)
 
   // As another instance sharing the store would: straight to the store, not through this app's routes.
-  t.equal(await revokeSession(app.store.db, app.sessionRules, sid, 'logout'), true)
+  t.equal(await revokeSession(app.store.db, app.sessionRules, sid, 'logout', Date.now()), true)
   t.notOk(app.revocations.has(sid), 'this instance has not heard of it yet')
   await app.revocations.sync()
   t.ok(app.revocations.has(sid))
@@ -168,7 +168,7 @@ test('the app syncs revocations on its own within a couple of seconds', async (t
   const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'ada@example.com', password: 'correct horse battery' } })
   const accessToken: string = login.json().access_token
   const { sid } = JSON.parse(Buffer.from(String(accessToken.split('.')[1]), 'base64url').toString('utf8'))
-  await revokeSession(app.store.db, app.sessionRules, sid, 'logout')
+  await revokeSession(app.store.db, app.sessionRules, sid, 'logout', Date.now())
   const deadline = Date.now() + 3000
   while (!app.revocations.has(sid) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
   t.ok(app.revocations.has(sid))
