@@ -1,12 +1,20 @@
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { DomainError } from '../src/domain/errors.js'
 import { httpErrorFor, InvalidEmailError } from '../src/server/http-errors.js'
 import { sendError } from '../src/verify/error-reply.js'
 
-/** A body whose email field fails its schema (too long, say) is an invalid email, as API.md's signup promises. */
-function isEmailValidation (error: FastifyError): boolean {
-  return error.validationContext === 'body' && error.validation?.[0]?.instancePath === '/email'
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** On routes that create or change an address: an email over the schema's length is `invalid_email`, not `invalid_request`. */
+    overlongEmailIsInvalid?: boolean
+  }
+}
+
+/** An email string longer than any address can be, where API.md promises invalid_email for it (a non-string stays invalid_request). */
+function isOverlongEmail (error: FastifyError, request: FastifyRequest): boolean {
+  const first = error.validation?.[0]
+  return request.routeOptions.config.overlongEmailIsInvalid === true && first?.instancePath === '/email' && first.keyword === 'maxLength'
 }
 
 export default fp(async function errorsPlugin (app) {
@@ -16,6 +24,6 @@ export default fp(async function errorsPlugin (app) {
       reply.headers(mapped.headers)
       return sendError(request, reply, mapped.error)
     }
-    return sendError(request, reply, isEmailValidation(error) ? new InvalidEmailError() : error)
+    return sendError(request, reply, isOverlongEmail(error, request) ? new InvalidEmailError() : error)
   })
 }, { name: 'errors' })

@@ -105,7 +105,7 @@ test('an address that is not an email is 400 invalid_email', async (t) => {
   for (const email of bad) {
     const res = await signup(app, email, 'correct horse battery')
     t.equal(res.statusCode, 400, JSON.stringify(email))
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_email', message: res.json().message })
+    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_email', message: 'The email address is not valid' })
   }
   const count = await app.store.db.selectFrom('users').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(count.n), 0)
@@ -118,12 +118,24 @@ test('an email of 254 characters is accepted', async (t) => {
   t.equal((await signup(app, email, 'correct horse battery')).statusCode, 201)
 })
 
+test('an email of 255 characters is refused by the schema: invalid_email at signup, invalid_request at login', async (t) => {
+  const app = await build(t)
+  const email = `${'a'.repeat(243)}@example.com`
+  t.equal(email.length, 255)
+  const signedUp = await signup(app, email, 'correct horse battery')
+  t.equal(signedUp.statusCode, 400)
+  t.equal(signedUp.json().code, 'invalid_email')
+  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'correct horse battery' } })
+  t.equal(login.statusCode, 400)
+  t.same(login.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_request', message: 'body/email must NOT have more than 254 characters' })
+})
+
 test('passwords of 7 or 257 code points are 400 invalid_password', async (t) => {
   const app = await build(t)
   for (const password of ['a'.repeat(7), 'a'.repeat(257), '', '\u{1F600}'.repeat(7), '\u{1F600}'.repeat(257)]) {
     const res = await signup(app, 'ada@example.com', password)
     t.equal(res.statusCode, 400, `${password.length} code units`)
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_password', message: res.json().message })
+    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_password', message: 'The password must be 8 to 256 characters long' })
   }
   t.equal(await storedHash(app, 'ada@example.com'), undefined, 'no account was created')
 })
