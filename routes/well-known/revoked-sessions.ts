@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { InvalidRequestError } from '../../src/server/http-errors.js'
-import { latestRevocation, parseCursor, revocationsSince } from '../../src/domain/revocations.js'
 import { errorReplies } from '../../src/server/schemas.js'
 
 export const prefixOverride = '/.well-known'
@@ -21,11 +19,9 @@ const revokedSessions: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const since = parseCursor(request.query.since)
-    // A cursor past the newest revocation was not issued here; following it would miss revocations silently.
-    if (since === null || since > await latestRevocation(app.store.db)) throw new InvalidRequestError('The cursor is not one this server issued')
+    const page = await app.services.revocationFeed(request.query.since)
     reply.header('cache-control', 'no-store')
-    return revocationsSince(app.store.db, since)
+    return page
   })
 }
 

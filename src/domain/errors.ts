@@ -47,3 +47,6 @@ export class NotFound extends DomainError {
     super(`no such ${resource}`)
   }
 }
+
+/** A revocation-feed cursor this server never issued (malformed, or past the newest revocation). */
+export class UnknownCursor extends DomainError {}

@@ -1,6 +1,6 @@
 import createError from '@fastify/error'
 import type { FastifyError } from 'fastify'
-import { DomainError, EmailTaken, InvalidCredentials, InvalidEmail, InvalidGrant, InvalidPassword, NotFound, Overloaded, TooManyAttempts, UnknownAccount } from '../domain/errors.js'
+import { DomainError, EmailTaken, InvalidCredentials, InvalidEmail, InvalidGrant, InvalidPassword, NotFound, Overloaded, TooManyAttempts, UnknownAccount, UnknownCursor } from '../domain/errors.js'
 import { InvalidTokenError } from '../verify/errors.js'
 
 // The errors routes and the HTTP edge answer with, with the stable `code` of API.md
@@ -29,7 +29,8 @@ const MAPPINGS: Mapping[] = [
   [Overloaded, () => new OverloadedError()],
   [InvalidGrant, () => new InvalidGrantError()],
   [UnknownAccount, () => new InvalidTokenError()],
-  [NotFound, (error: NotFound) => new NotFoundError(error.resource)]
+  [NotFound, (error: NotFound) => new NotFoundError(error.resource)],
+  [UnknownCursor, () => new InvalidRequestError('The cursor is not one this server issued')]
 ]
 
 /** The contract's error for a domain refusal, and the headers its reply carries. */

@@ -4,6 +4,7 @@ import { login } from './login.js'
 import { logout } from './logout.js'
 import { changePassword } from './password-change.js'
 import { refresh } from './refresh.js'
+import { revocationFeed } from './revocation-feed.js'
 import { listSessions, revokeOwnSession } from './sessions.js'
 import { signup } from './signup.js'
 
@@ -21,6 +22,7 @@ export interface Services {
   listSessions: Bound<typeof listSessions>
   revokeOwnSession: Bound<typeof revokeOwnSession>
   currentUser: Bound<typeof currentUser>
+  revocationFeed: Bound<typeof revocationFeed>
 }
 
 export function createServices (ctx: ServiceContext): Services {
@@ -32,6 +34,7 @@ export function createServices (ctx: ServiceContext): Services {
     changePassword: (...args) => changePassword(ctx, ...args),
     listSessions: (...args) => listSessions(ctx, ...args),
     revokeOwnSession: (...args) => revokeOwnSession(ctx, ...args),
-    currentUser: (...args) => currentUser(ctx, ...args)
+    currentUser: (...args) => currentUser(ctx, ...args),
+    revocationFeed: (...args) => revocationFeed(ctx, ...args)
   }
 }
