@@ -20,4 +20,4 @@ export default fp(async function servicesPlugin (app) {
     accessTokens: app.accessTokens,
     users: app.users
   }))
-}, { name: 'services', dependencies: ['config', 'store', 'passwords', 'sessions', 'revocations', 'jwt', 'users'] })
+}, { name: 'services', dependencies: ['config', 'store', 'passwords', 'login-throttle', 'sessions', 'revocations', 'jwt', 'users'] })
