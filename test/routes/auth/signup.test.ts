@@ -65,8 +65,7 @@ test('signing up twice with one email is 409 email_taken', async (t) => {
   t.equal((await signup(app, 'ada@example.com', 'correct horse battery')).statusCode, 201)
   const res = await signup(app, 'ada@example.com', 'another password here')
   t.equal(res.statusCode, 409)
-  t.same(res.json(), { statusCode: 409, error: 'Conflict', code: 'email_taken', message: res.json().message })
-  t.type(res.json().message, 'string')
+  t.same(res.json(), { statusCode: 409, error: 'Conflict', code: 'email_taken', message: 'An account with this email already exists' })
 })
 
 test('the same email differently cased or padded with spaces is email_taken', async (t) => {
