@@ -13,7 +13,9 @@ declare module 'fastify' {
   }
 }
 
-const CLOCK_TOLERANCE_MS = 5_000
+// The contract: the server refuses its own access tokens from exp on, allowing
+// at most 1 s of clock difference between the instances that share its keys.
+const CLOCK_TOLERANCE_MS = 1_000
 
 export default fp(async function jwtPlugin (app) {
   const { jwt } = app.config

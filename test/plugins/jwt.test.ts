@@ -110,11 +110,28 @@ test('a token issued a year in the future is refused', async (t) => {
 })
 
 test('a token that expires before it was issued is refused', async (t) => {
-  // exp is within the clock tolerance, so only the iat/exp order refuses it.
+  // iat and exp are both within the clock tolerance, so only their order refuses it.
   const app = await build(t)
   const { token } = await signupAndLogin(app)
   const now = nowSeconds()
-  await assertTokenRefused(t, app, reissue(app, token, { iat: now, exp: now - 1 }))
+  await assertTokenRefused(t, app, reissue(app, token, { iat: now + 1, exp: now }))
+})
+
+test('the server refuses its own token from exp on, allowing at most a second of clock difference', async (t) => {
+  // The app's clock: the real time (which signs the tokens) until the test sets one.
+  let time: number | undefined
+  const app = await build(t, {}, { clock: { now: () => time ?? Date.now() } })
+  const { token, userId } = await signupAndLogin(app)
+  const unseen = (await signupAndLogin(app, 'eve@example.com')).token
+  const { exp } = decode(token).payload as { exp: number }
+  await assertTokenAccepted(t, app, `Bearer ${token}`, userId)
+  time = exp * 1000 - 1
+  await assertTokenAccepted(t, app, `Bearer ${token}`, userId)
+  time = exp * 1000 + 1_000
+  await assertTokenRefused(t, app, token)
+  // A token never presented before: no remembered verdict, the same limit.
+  time = (decode(unseen).payload as { exp: number }).exp * 1000 + 1_000
+  await assertTokenRefused(t, app, unseen)
 })
 
 test('request.jwtVerify() in a route refuses what authenticate refuses, with the same reply', async (t) => {
