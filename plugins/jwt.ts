@@ -13,7 +13,9 @@ declare module 'fastify' {
   }
 }
 
-const CLOCK_TOLERANCE_SECONDS = 5
+// The contract: the server refuses its own access tokens from exp on, allowing
+// at most 1 s of clock difference between the instances that share its keys.
+const CLOCK_TOLERANCE_MS = 1_000
 
 export default fp(async function jwtPlugin (app) {
   const { jwt } = app.config
@@ -30,9 +32,10 @@ export default fp(async function jwtPlugin (app) {
     algorithms: [keys.algorithm],
     issuer: jwt.issuer,
     audience: jwt.audience,
-    clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+    clockTolerance: CLOCK_TOLERANCE_MS,
     keyFor: ({ kid }) => keys.verificationKey(kid) ?? lookUpUnknownKid(kid),
-    isRevoked: (sid) => app.revocations.has(sid)
+    revoked: app.revocations.revoked,
+    now: () => app.clock.now()
   })
 
   // Picks up keys rotated by an operator or another instance sharing the store, without a restart.

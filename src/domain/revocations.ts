@@ -1,4 +1,5 @@
 import type { Db } from '../store/index.js'
+import { RevocationSet } from '../verify/revocation-set.js'
 
 export interface RevokedSession {
   sid: string
@@ -46,28 +47,30 @@ export async function revocationsSince (db: Db, since: number, now = Date.now())
 
 /**
  * The revoked sessions whose access tokens may still be presented, held in
- * memory so `authenticate` checks them without a store read. `sync` pulls what
- * other instances (or this one) revoked since the last sync.
+ * memory (`revoked`, the set the bearer check reads) so `authenticate` checks
+ * them without a store read. `sync` pulls what other instances (or this one)
+ * revoked since the last sync, and drops what has expired.
  */
 export class RevocationList {
-  readonly #expiries = new Map<string, number>()
+  /** Each session until its access tokens and the margin have expired. */
+  readonly revoked = new RevocationSet()
   #cursor = 0
   #syncing: Promise<void> | undefined
 
   /** `accessTokenTtlMs`: how long a session revoked now may still have unexpired access tokens. */
   constructor (private readonly db: Db, private readonly accessTokenTtlMs = 0) {}
 
-  has (sessionId: string): boolean {
-    return this.#expiries.has(sessionId)
+  has (sessionId: string, now = Date.now()): boolean {
+    return this.revoked.has(sessionId, now)
   }
 
   get size (): number {
-    return this.#expiries.size
+    return this.revoked.size
   }
 
   /** Records a revocation made by this instance at once, before the next sync. */
   add (sessionId: string, expiresAtMs: number): void {
-    this.#expiries.set(sessionId, expiresAtMs + EXPIRY_MARGIN_MS)
+    this.revoked.add(sessionId, expiresAtMs + EXPIRY_MARGIN_MS)
   }
 
   /** Sessions this instance has just revoked in the store: refused here at once, not at the next sync. */
@@ -89,8 +92,6 @@ export class RevocationList {
       if (next === this.#cursor) break
       this.#cursor = next
     }
-    for (const [sid, expiry] of this.#expiries) {
-      if (expiry <= now) this.#expiries.delete(sid)
-    }
+    this.revoked.prune(now)
   }
 }

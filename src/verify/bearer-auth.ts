@@ -1,9 +1,10 @@
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createVerifier, type Algorithm } from 'fast-jwt'
+import { createVerifier, type Algorithm, type VerifierOptions } from 'fast-jwt'
 import { contractError, sendError } from './error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from './errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from './claims.js'
+import type { RevocationSet } from './revocation-set.js'
 import { VerifiedTokens } from './verified-tokens.js'
 
 declare module '@fastify/jwt' {
@@ -36,16 +37,25 @@ export interface BearerAuthOptions {
   algorithms: Algorithm[]
   issuer: string
   audience: string
-  clockToleranceSeconds: number
+  /** Leeway for `exp`, `nbf` and `iat` (ms): a token is refused from `exp` plus this on. */
+  clockTolerance: number
   /** The key that verifies a token of this `alg` and `kid`; throws a contract error (401/503) when there is none. */
   keyFor (header: { alg: Algorithm, kid: string }): Promise<string | Buffer> | string | Buffer
-  /** True when the session's tokens must be refused although unexpired. */
-  isRevoked (sessionId: string): boolean
+  /** Sessions whose tokens are refused although unexpired. */
+  revoked: RevocationSet
+  /** The time the check reads (Unix ms); default `Date.now`. */
+  now?: () => number
 }
 
 export interface BearerAuth {
   authenticate: AuthHook
   authorize (...roles: string[]): AuthHook
+  /**
+   * The check as `request.jwtVerify()` makes it: the claims (also set on
+   * `request.user`), or a rejection with the contract error `authenticate`
+   * would reply with, its `WWW-Authenticate` challenge in `headers`.
+   */
+  verify (request: FastifyRequest): Promise<AccessTokenClaims>
 }
 
 // Scheme case-insensitive, one space, then three base64url parts: padding,
@@ -53,6 +63,30 @@ export interface BearerAuth {
 const BEARER = /^bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid']
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
+
+/**
+ * What fast-jwt checks, declared once for the verifier of every key. `exp`,
+ * `nbf` and `iat` are left to `isValidAt`: fast-jwt reads `Date.now()`,
+ * the check reads its own clock.
+ */
+function verifierOptions (options: BearerAuthOptions): VerifierOptions {
+  return {
+    algorithms: options.algorithms,
+    allowedIss: options.issuer,
+    allowedAud: options.audience,
+    checkTyp: ACCESS_TOKEN_TYPE,
+    requiredClaims: REQUIRED_CLAIMS,
+    ignoreExpiration: true,
+    ignoreNotBefore: true
+  }
+}
+
+/** The claim shape and times at `now`: `iat` and `nbf` not in the future, and refused from `exp` on, each give or take `tolerance`. */
+function isValidAt (claims: unknown, now: number, tolerance: number): claims is AccessTokenClaims {
+  return hasValidClaimShape(claims, now / 1000, tolerance / 1000) &&
+    now < claims.exp * 1000 + tolerance &&
+    (claims.nbf === undefined || claims.nbf * 1000 - tolerance <= now)
+}
 
 /** The key lookup, refusing a disallowed `alg` before any key is fetched for it. */
 function keyLookup (options: BearerAuthOptions) {
@@ -69,14 +103,18 @@ function isContractError (error: unknown): error is FastifyError {
 }
 
 /**
- * The access-token check every Gatehouse guard uses, built once: a fast-jwt
- * verifier (algorithm allow-list, `typ`, `iss`, `aud`, `exp`, `nbf`) and the
- * claim shape, whose verdict is remembered until the token expires, then the
- * revocation list on every request. It needs no request decorator, so
- * its guards also work on routes outside the context that built it.
+ * The access-token check every Gatehouse guard and `request.jwtVerify()`
+ * use, built once: a fast-jwt verifier per key (algorithm allow-list, `typ`,
+ * `iss`, `aud`, required claims), then the claim shape and times, whose
+ * verdict is remembered until the token expires, then the revoked sessions on
+ * every request. It needs no request decorator, so its guards also work on
+ * routes outside the context that built it.
  */
 export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   const keyFor = keyLookup(options)
+  const now = options.now ?? Date.now
+  const tolerance = options.clockTolerance
+  const checks = verifierOptions(options)
   // One fast-jwt verifier per key, built once: with a key callback fast-jwt
   // would parse the PEM again for every token (a quarter of a request's CPU).
   // Keys come only from our key source, so this holds one entry per key ever published.
@@ -84,15 +122,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   function verifierFor (key: string | Buffer) {
     let verifier = verifiers.get(key)
     if (verifier === undefined) {
-      verifier = createVerifier({
-        algorithms: options.algorithms,
-        allowedIss: options.issuer,
-        allowedAud: options.audience,
-        checkTyp: ACCESS_TOKEN_TYPE,
-        requiredClaims: REQUIRED_CLAIMS,
-        clockTolerance: options.clockToleranceSeconds * 1000,
-        key
-      })
+      verifier = createVerifier({ ...checks, key })
       verifiers.set(key, verifier)
     }
     return verifier
@@ -101,7 +131,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
 
   /** The claims of a remembered token, while its key is still the one that verified it. */
   async function recall (token: string): Promise<AccessTokenClaims | undefined> {
-    const remembered = verifiedTokens.get(token, Date.now())
+    const remembered = verifiedTokens.get(token, now())
     if (remembered === undefined) return undefined
     // A withdrawn or replaced key's tokens are refused at once, not at their exp.
     let current: string | Buffer | undefined
@@ -115,7 +145,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   }
 
   /** Every check but revocation, which the caller makes on every request. */
-  async function verify (token: string): Promise<AccessTokenClaims> {
+  async function verifyToken (token: string): Promise<AccessTokenClaims> {
     const recalled = await recall(token)
     if (recalled !== undefined) return recalled
     // Only the header picks the key; the verifier reads the rest.
@@ -124,16 +154,17 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     const { alg, kid } = header as TokenHeader
     const key = await keyFor({ alg, kid })
     const claims = verifierFor(key)(token)
-    if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) throw new InvalidTokenError()
+    if (!isValidAt(claims, now(), tolerance)) throw new InvalidTokenError()
     verifiedTokens.remember(token, {
       claims,
       header: { alg: alg as Algorithm, kid: kid as string },
       key,
-      expiresAt: claims.exp * 1000 + options.clockToleranceSeconds * 1000
+      expiresAt: claims.exp * 1000 + tolerance
     })
     return claims
   }
 
+  /** The one check: on success `request.user` holds the claims; else the contract's refusal. */
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
     const authorization = request.headers.authorization
     if (authorization === undefined) return new MissingTokenError()
@@ -142,13 +173,13 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
 
     let claims: AccessTokenClaims
     try {
-      claims = await verify(token)
+      claims = await verifyToken(token)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
       return isContractError(error) ? error : new InvalidTokenError()
     }
     // In memory: revocation bites at once without a store or network read per request.
-    if (options.isRevoked(claims.sid)) return new RevokedTokenError()
+    if (options.revoked.has(claims.sid, now())) return new RevokedTokenError()
     // The remembered claims serve every request with this token: each gets its own copy to change.
     request.user = { ...claims, roles: [...claims.roles], aud: Array.isArray(claims.aud) ? [...claims.aud] : claims.aud }
     return undefined
@@ -166,55 +197,51 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     }
   }
 
-  return { authenticate, authorize }
+  async function verify (request: FastifyRequest): Promise<AccessTokenClaims> {
+    const error = await check(request)
+    // Thrown, so the app's error handler answers, whichever it is, Fastify's default included.
+    if (error !== undefined) throw contractError(error)
+    return request.user
+  }
+
+  return { authenticate, authorize, verify }
 }
 
-// @fastify/jwt's own request decorator, wrapped by ours (it renames it only under a namespace).
-const FASTIFY_JWT_VERIFY = 'fastifyJwtVerify'
+/** The name @fastify/jwt's own request verify is moved to, out of the way of `request.jwtVerify()`. */
+export const FASTIFY_JWT_VERIFY = 'fastifyJwtVerify'
 
-/** What `request.jwtVerify()` throws: the contract's error, whatever @fastify/jwt or the key lookup raised. */
-function verifyFailure (request: FastifyRequest, error: unknown): FastifyError {
-  if (isContractError(error) && !String(error.code).startsWith('FST_')) return contractError(error)
-  // As in `check`: any Authorization header that is not a good bearer token is an invalid one.
-  return contractError(request.headers.authorization === undefined ? new MissingTokenError() : new InvalidTokenError())
+/** @fastify/jwt's key source: none, so its own verify refuses every token. */
+async function noKey (): Promise<never> {
+  throw new Error('gatehouse: access tokens are verified by request.jwtVerify(), app.authenticate or app.authorize')
 }
 
 /**
- * Registers `@fastify/jwt` with the same key lookup and checks, decorates
- * `request.jwtVerify()` so its failures are the contract's (whatever error
- * handler the app has), and decorates `authenticate` and `authorize`.
+ * Registers `@fastify/jwt`, decorates `request.jwtVerify()` with the bearer
+ * check (failures are the contract's, whatever error handler the app has),
+ * and decorates `authenticate` and `authorize` with the same check.
  */
 export async function registerBearerAuth (app: FastifyInstance, options: BearerAuthOptions): Promise<BearerAuth> {
-  const keyFor = keyLookup(options)
+  const auth = createBearerAuth(options)
+  // @fastify/jwt is the JWT plugin Fastify apps know: it declares `request.user`,
+  // decorates `request.jwtDecode()` and `app.jwt`, and types them all (`FastifyJWT`
+  // above). Its own verify cannot be our check (no remembered tokens, its own
+  // clock), and a namespace is the only way to free the `jwtVerify` name for
+  // ours; so it is renamed and given no key. What remains of it, that
+  // request decorator and `app.jwt.gatehouse.verify`, refuses every token.
   await app.register(fastifyJwt, {
     namespace: 'gatehouse',
     jwtVerify: FASTIFY_JWT_VERIFY,
-    secret: {
-      // The key comes from our own key source by `kid`; a token can never supply it.
-      public: async (_request: FastifyRequest, token: unknown) => keyFor((token as { header: TokenHeader }).header)
-    },
-    decode: { complete: true },
-    // The checks fast-jwt cannot make: claim shape and revocation, as `check` makes them.
-    trusted: (_request: FastifyRequest, claims: unknown) =>
-      hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds) && !options.isRevoked(claims.sid),
-    verify: {
-      algorithms: options.algorithms,
-      allowedIss: options.issuer,
-      allowedAud: options.audience,
-      checkTyp: ACCESS_TOKEN_TYPE,
-      requiredClaims: REQUIRED_CLAIMS,
-      clockTolerance: options.clockToleranceSeconds * 1000
-    }
+    jwtDecode: 'jwtDecode',
+    secret: { public: noKey }
   })
-  app.decorateRequest('jwtVerify', async function jwtVerify (this: FastifyRequest) {
-    const verify = (this as unknown as Record<typeof FASTIFY_JWT_VERIFY, () => Promise<AccessTokenClaims>>)[FASTIFY_JWT_VERIFY]
-    try {
-      return await verify.call(this)
-    } catch (error) {
-      throw verifyFailure(this, error)
-    }
+  // A caller's options are ignored: the checks are declared once, and no call site loosens them.
+  app.decorateRequest('jwtVerify', function jwtVerify (this: FastifyRequest, ...args: unknown[]) {
+    const verified = auth.verify(this)
+    const callback = args.at(-1)
+    if (typeof callback !== 'function') return verified
+    // @fastify/jwt's callback form, as its types offer it.
+    verified.then(claims => callback(null, claims), (error: unknown) => callback(error))
   })
-  const auth = createBearerAuth(options)
   app.decorate('authenticate', auth.authenticate)
   app.decorate('authorize', auth.authorize)
   return auth

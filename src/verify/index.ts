@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { registerBearerAuth } from './bearer-auth.js'
 import { createJwksKeySource } from './jwks-keys.js'
 import { RevocationFollower } from './revocation-follower.js'
+import { RevocationSet } from './revocation-set.js'
 import { publicKey, secretKey } from './static-keys.js'
 
 export type { AccessTokenClaims } from './claims.js'
@@ -101,9 +102,10 @@ async function gatehouse (app: FastifyInstance, options: GatehouseOptions) {
     algorithms,
     issuer: options.issuer ?? 'gatehouse',
     audience: options.audience ?? 'gatehouse',
-    clockToleranceSeconds: clockTolerance / 1000,
+    clockTolerance,
     keyFor: source.keyFor,
-    isRevoked: follower === undefined ? () => false : (sid) => follower.has(sid)
+    // Without the feed, no session is known to be revoked.
+    revoked: follower?.revoked ?? new RevocationSet()
   })
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { RevocationSet } from './revocation-set.js'
 
 const FeedPageSchema = Type.Object({
   sessions: Type.Array(Type.Object({ sid: Type.String(), exp: Type.Integer() })),
@@ -23,11 +24,12 @@ const MAX_PAGES_PER_POLL = 100
 
 /**
  * Follows Gatehouse's revocation feed: the sessions revoked since the last
- * cursor are added to an in-memory list, checked on every request without a
- * network call. A failed poll keeps the list it had.
+ * cursor are added to `revoked`, which the bearer check reads on every
+ * request without a network call. A failed poll keeps what it had.
  */
 export class RevocationFollower {
-  readonly #revoked = new Map<string, number>()
+  /** The sessions the feed has listed, each until its `exp` plus the clock tolerance. */
+  readonly revoked = new RevocationSet()
   readonly #options: RevocationFollowerOptions
   #cursor = ''
   #available = true
@@ -39,12 +41,11 @@ export class RevocationFollower {
   }
 
   has (sessionId: string, now = Date.now()): boolean {
-    const until = this.#revoked.get(sessionId)
-    return until !== undefined && until > now
+    return this.revoked.has(sessionId, now)
   }
 
   get size (): number {
-    return this.#revoked.size
+    return this.revoked.size
   }
 
   /** Pulls every revocation since the last poll; never rejects. */
@@ -66,7 +67,7 @@ export class RevocationFollower {
     try {
       for (let page = 0; page < MAX_PAGES_PER_POLL; page++) {
         const next = await this.#fetchPage()
-        for (const { sid, exp } of next.sessions) this.#revoked.set(sid, exp * 1000 + this.#options.clockTolerance)
+        for (const { sid, exp } of next.sessions) this.revoked.add(sid, exp * 1000 + this.#options.clockTolerance)
         if (next.cursor === this.#cursor) break
         this.#cursor = next.cursor
       }
@@ -74,10 +75,7 @@ export class RevocationFollower {
     } catch (error) {
       this.#setAvailable(false, error)
     }
-    const now = Date.now()
-    for (const [sid, until] of this.#revoked) {
-      if (until <= now) this.#revoked.delete(sid)
-    }
+    this.revoked.prune(Date.now())
   }
 
   async #fetchPage (): Promise<Static<typeof FeedPageSchema>> {

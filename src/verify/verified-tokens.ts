@@ -7,7 +7,7 @@ export interface VerifiedToken {
   header: { alg: Algorithm, kid: string }
   /** The key the signature was checked with; the entry holds only while the lookup still answers with it. */
   key: string | Buffer
-  /** Unix milliseconds after which the token is expired, clock tolerance included. */
+  /** Unix milliseconds from which the token is refused as expired: its `exp` plus the clock tolerance. */
   expiresAt: number
 }
 
@@ -27,7 +27,7 @@ export class VerifiedTokens {
   /** The entry for this token while it is unexpired at `now`. */
   get (token: string, now: number): VerifiedToken | undefined {
     const entry = this.#entries.get(token)
-    if (entry === undefined || now <= entry.expiresAt) return entry
+    if (entry === undefined || now < entry.expiresAt) return entry
     this.#entries.delete(token)
     return undefined
   }

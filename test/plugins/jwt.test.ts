@@ -110,11 +110,64 @@ test('a token issued a year in the future is refused', async (t) => {
 })
 
 test('a token that expires before it was issued is refused', async (t) => {
-  // exp is within the clock tolerance, so only the iat/exp order refuses it.
+  // iat and exp are both within the clock tolerance, so only their order refuses it.
   const app = await build(t)
   const { token } = await signupAndLogin(app)
   const now = nowSeconds()
-  await assertTokenRefused(t, app, reissue(app, token, { iat: now, exp: now - 1 }))
+  await assertTokenRefused(t, app, reissue(app, token, { iat: now + 1, exp: now }))
+})
+
+test('the server refuses its own token from exp on, allowing at most a second of clock difference', async (t) => {
+  // The app's clock: the real time (which signs the tokens) until the test sets one.
+  let time: number | undefined
+  const app = await build(t, {}, { clock: { now: () => time ?? Date.now() } })
+  const { token, userId } = await signupAndLogin(app)
+  const unseen = (await signupAndLogin(app, 'eve@example.com')).token
+  const { exp } = decode(token).payload as { exp: number }
+  await assertTokenAccepted(t, app, `Bearer ${token}`, userId)
+  time = exp * 1000 - 1
+  await assertTokenAccepted(t, app, `Bearer ${token}`, userId)
+  time = exp * 1000 + 1_000
+  await assertTokenRefused(t, app, token)
+  // A token never presented before: no remembered verdict, the same limit.
+  time = (decode(unseen).payload as { exp: number }).exp * 1000 + 1_000
+  await assertTokenRefused(t, app, unseen)
+})
+
+test('request.jwtVerify() in a route refuses what authenticate refuses, with the same reply', async (t) => {
+  const app = await build(t, {}, {
+    setup: app => {
+      app.get('/test/verify', async (request) => ({ sub: (await request.jwtVerify<{ sub: string }>()).sub }))
+      app.get('/test/authenticate', { onRequest: app.authenticate }, async (request) => ({ sub: request.user.sub }))
+    }
+  })
+  const { token, userId, email } = await signupAndLogin(app)
+  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'correct horse battery' } })
+  const revoked: string = login.json().access_token
+  const ok = await app.inject({ url: '/test/verify', headers: { authorization: `Bearer ${revoked}` } })
+  t.strictSame(ok.json(), { sub: userId }, 'accepted before its session is revoked, and remembered')
+  const logout = await app.inject({ method: 'POST', url: '/auth/logout', headers: { authorization: `Bearer ${revoked}` } })
+  t.equal(logout.statusCode, 204)
+
+  const cases: Array<[string, Record<string, string>]> = [
+    ['a revoked session\'s token', { authorization: `Bearer ${revoked}` }],
+    ['no token', {}],
+    ['a malformed header', { authorization: `Bearer  ${token}` }],
+    ['an expired token', { authorization: `Bearer ${reissue(app, token, { iat: nowSeconds() - 1000, exp: nowSeconds() - 100 })}` }],
+    ['an unknown kid', { authorization: `Bearer ${reissue(app, token, {}, { ...serverHeader(app), kid: 'no-such-key' })}` }]
+  ]
+  for (const [what, headers] of cases) {
+    const verified = await app.inject({ url: '/test/verify', headers })
+    const guarded = await app.inject({ url: '/test/authenticate', headers })
+    t.equal(verified.statusCode, 401, `${what}: 401`)
+    t.equal(verified.statusCode, guarded.statusCode, `${what}: authenticate's status`)
+    t.strictSame(verified.json(), guarded.json(), `${what}: authenticate's body`)
+    t.equal(verified.headers['www-authenticate'], guarded.headers['www-authenticate'], `${what}: authenticate's challenge`)
+  }
+  const refused = await app.inject({ url: '/test/verify', headers: { authorization: `Bearer ${revoked}` } })
+  t.strictSame(refused.json(), { statusCode: 401, error: 'Unauthorized', code: 'invalid_token', message: 'The access token has been revoked' })
+  t.equal(refused.headers['www-authenticate'], 'Bearer realm="gatehouse", error="invalid_token", error_description="The access token has been revoked"')
+  t.strictSame((await app.inject({ url: '/test/verify', headers: { authorization: `Bearer ${token}` } })).json(), { sub: userId }, 'the other session is not affected')
 })
 
 test('a token from another issuer is refused', async (t) => {

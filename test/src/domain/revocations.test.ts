@@ -75,8 +75,8 @@ test('sync picks up every revocation in the store, across pages', async (t) => {
   t.equal(list.size, 0)
   await list.sync(T0)
   t.equal(list.size, 1001)
-  t.ok(list.has('s0') && list.has('s1000'))
-  t.notOk(list.has('s1001'))
+  t.ok(list.has('s0', T0) && list.has('s1000', T0))
+  t.notOk(list.has('s1001', T0))
 })
 
 test('sync only adds what was revoked since the last sync', async (t) => {
@@ -84,11 +84,11 @@ test('sync only adds what was revoked since the last sync', async (t) => {
   const list = new RevocationList(db)
   const a = await revokedSession(db, T0)
   await list.sync(T0)
-  t.ok(list.has(a))
+  t.ok(list.has(a, T0))
   const b = await revokedSession(db, T0 + 1000)
-  t.notOk(list.has(b), 'not before the next sync')
+  t.notOk(list.has(b, T0 + 1000), 'not before the next sync')
   await list.sync(T0 + 1000)
-  t.ok(list.has(a) && list.has(b))
+  t.ok(list.has(a, T0 + 1000) && list.has(b, T0 + 1000))
   t.equal(list.size, 2)
 })
 
@@ -111,11 +111,13 @@ test('sync prunes entries once their access tokens and the margin have expired',
   const sid = await revokedSession(db, T0)
   const expiry = Math.ceil((T0 + RULES.accessTokenTtl * 1000) / 1000) * 1000 + MARGIN
   await list.sync(T0)
-  t.ok(list.has(sid))
+  t.ok(list.has(sid, T0))
   await list.sync(expiry - 1)
-  t.ok(list.has(sid), 'kept until the margin has passed')
+  t.ok(list.has(sid, expiry - 1), 'kept until the margin has passed')
+  t.notOk(list.has(sid, expiry), 'not counted from its expiry on, before any sync')
+  t.equal(list.size, 1)
   await list.sync(expiry)
-  t.notOk(list.has(sid), 'pruned at its expiry')
+  t.notOk(list.has(sid, expiry), 'pruned at its expiry')
   t.equal(list.size, 0)
 })
 
@@ -126,8 +128,8 @@ test('entries added by this instance are pruned like synced ones', async (t) => 
   list.add('local-b', T0 + 100_000)
   t.equal(list.size, 2)
   await list.sync(T0 + 10_000 + MARGIN)
-  t.notOk(list.has('local-a'))
-  t.ok(list.has('local-b'))
+  t.notOk(list.has('local-a', T0 + 10_000 + MARGIN))
+  t.ok(list.has('local-b', T0 + 10_000 + MARGIN))
   t.equal(list.size, 1)
 })
 
@@ -135,11 +137,32 @@ test('sessions revoked now are held until their last access token and the margin
   const db = await setup(t)
   const list = new RevocationList(db, 30_000)
   list.revokedNow(['a', 'b'], T0)
-  t.ok(list.has('a') && list.has('b'))
+  t.ok(list.has('a', T0) && list.has('b', T0))
   await list.sync(T0 + 30_000 + MARGIN - 1)
-  t.ok(list.has('a'), 'kept while a token issued just before the revocation may still verify')
+  t.ok(list.has('a', T0 + 30_000 + MARGIN - 1), 'kept while a token issued just before the revocation may still verify')
   await list.sync(T0 + 30_000 + MARGIN)
   t.equal(list.size, 0)
+})
+
+test('an entry is not counted from its expiry on, though no sync has pruned it yet', async (t) => {
+  const db = await setup(t)
+  const list = new RevocationList(db)
+  list.add('s1', T0)
+  t.ok(list.has('s1', T0 + MARGIN - 1))
+  t.notOk(list.has('s1', T0 + MARGIN))
+  t.equal(list.size, 1, 'still held until a sync prunes it')
+  t.ok(list.revoked.has('s1', T0 + MARGIN - 1), 'the set the bearer check reads holds the same entry')
+  t.notOk(list.revoked.has('s1', T0 + MARGIN))
+})
+
+test('a session revoked again keeps the later of its expiries', async (t) => {
+  const db = await setup(t)
+  const list = new RevocationList(db)
+  list.add('s1', T0 + 10_000)
+  list.add('s1', T0)
+  t.ok(list.has('s1', T0 + 10_000 + MARGIN - 1), 'an earlier expiry does not shorten it')
+  list.add('s1', T0 + 20_000)
+  t.ok(list.has('s1', T0 + 20_000 + MARGIN - 1), 'a later one extends it')
 })
 
 test('a revocation written to the store by other code is refused by authenticate after a sync', async (t) => {

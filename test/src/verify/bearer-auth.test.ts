@@ -1,107 +1,244 @@
-import Fastify from 'fastify'
-import { test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import * as fastJwt from 'fast-jwt'
+import { test, type Test } from 'tap'
 import { UnknownKeyError } from '../../../src/verify/errors.js'
-import { createBearerAuth } from '../../../src/verify/bearer-auth.js'
+import { FASTIFY_JWT_VERIFY, registerBearerAuth } from '../../../src/verify/bearer-auth.js'
+import type { AccessTokenClaims } from '../../../src/verify/claims.js'
+import { RevocationSet } from '../../../src/verify/revocation-set.js'
 import { UNKNOWN_KEY_MESSAGE } from '../../helpers/forge.js'
-import { bearer, newKey, nowSeconds, signAccessToken, type TestKey } from '../../helpers/tokens.js'
+import { accessClaims, bearer, newKey, nowSeconds, signAccessToken, type TestKey } from '../../helpers/tokens.js'
 
-// A verified token is remembered: what must still refuse it on every later
-// request, and what must not leak between requests.
+// The one bearer check behind `authenticate` and `request.jwtVerify()`. A
+// verified token is remembered: what must still refuse it on every later
+// request, by either path, and what must not leak between requests.
+
+interface Teardown { teardown (fn: () => unknown): void }
 
 const pem = (key: TestKey) => key.publicKey.export({ type: 'spki', format: 'pem' }).toString()
 
-async function guardedApp (t: { teardown (fn: () => unknown): void }, clockToleranceSeconds = 0) {
+interface GuardedAppOptions {
+  /** Leeway for exp, nbf and iat (ms). */
+  clockTolerance?: number
+  register?: typeof registerBearerAuth
+  /** More routes, added before the app is ready. */
+  routes?: (app: FastifyInstance) => void
+}
+
+async function guardedApp (t: Teardown, { clockTolerance = 0, register = registerBearerAuth, routes }: GuardedAppOptions = {}) {
   const keys = new Map<string, string>()
-  const revoked = new Set<string>()
-  const auth = createBearerAuth({
+  const revoked = new RevocationSet()
+  // The check's clock: the real time (which signs the tokens) until a test sets `time`.
+  const clock: { time?: number } = {}
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await register(app, {
     algorithms: ['ES256'],
     issuer: 'gatehouse',
     audience: 'gatehouse',
-    clockToleranceSeconds,
+    clockTolerance,
     keyFor: ({ kid }) => {
       const published = keys.get(kid)
       if (published === undefined) throw new UnknownKeyError()
       return published
     },
-    isRevoked: (sid) => revoked.has(sid)
+    revoked,
+    now: () => clock.time ?? Date.now()
   })
-  const app = Fastify()
-  t.teardown(() => app.close())
-  app.get('/orders', { onRequest: auth.authenticate }, async (request) => {
+  app.get('/orders', { onRequest: app.authenticate }, async (request) => {
     const seen = { sub: request.user.sub, roles: [...request.user.roles] }
     // A handler may change its own request.user; the next request must not see it.
     request.user.roles.push('admin')
     request.user.sub = 'someone-else'
     return seen
   })
+  app.get('/verify', async (request) => {
+    const claims = await request.jwtVerify<AccessTokenClaims>()
+    return { sub: claims.sub, roles: [...claims.roles] }
+  })
+  routes?.(app)
   await app.ready()
   // One key published from the start; tests withdraw or replace it through `keys`.
   const key = newKey()
   keys.set(key.kid, pem(key))
-  return { app, keys, revoked, key }
+  return { app, keys, revoked, key, clock }
 }
 
-const waitUntil = (ms: number) => new Promise(resolve => setTimeout(resolve, Math.max(0, ms - Date.now())))
+/** Both paths' replies to the token: status, body and challenge, which must be the same. */
+async function bothReplies (t: Pick<Test, 'equal' | 'strictSame'>, app: FastifyInstance, token: string, what: string) {
+  const [guarded, verified] = await Promise.all(['/orders', '/verify'].map(url => app.inject({ url, headers: bearer(token) })))
+  if (guarded === undefined || verified === undefined) throw new Error('no reply')
+  t.equal(verified.statusCode, guarded.statusCode, `${what}: jwtVerify's status is authenticate's`)
+  if (guarded.statusCode !== 200) {
+    t.strictSame(verified.json(), guarded.json(), `${what}: the same error body`)
+    t.equal(verified.headers['www-authenticate'], guarded.headers['www-authenticate'], `${what}: the same challenge`)
+  }
+  return guarded
+}
 
-test('a remembered token is refused once its exp has passed', async (t) => {
-  const { app, key } = await guardedApp(t)
+test('a remembered token is refused from its exp on, by both paths', async (t) => {
+  const { app, key, clock } = await guardedApp(t)
   const exp = nowSeconds() + 2
   const token = signAccessToken(key, { iat: nowSeconds() - 10, exp })
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'again, from memory')
-  await waitUntil(exp * 1000 + 50)
-  const late = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal((await bothReplies(t, app, token, 'fresh')).statusCode, 200)
+  clock.time = exp * 1000 - 1
+  t.equal((await bothReplies(t, app, token, 'from memory')).statusCode, 200, 'again, from memory, up to the last millisecond')
+  clock.time = exp * 1000
+  const late = await bothReplies(t, app, token, 'at exp')
   t.equal(late.statusCode, 401)
   t.equal(late.json().code, 'invalid_token')
 })
 
+test('a token never seen before is refused from its exp on', async (t) => {
+  const { app, key, clock } = await guardedApp(t)
+  const exp = nowSeconds() + 60
+  clock.time = exp * 1000 - 1
+  t.equal((await bothReplies(t, app, signAccessToken(key, { exp }), 'before exp')).statusCode, 200)
+  clock.time = exp * 1000
+  t.equal((await bothReplies(t, app, signAccessToken(key, { exp }), 'at exp')).statusCode, 401)
+})
+
 test('a remembered token is accepted within the clock tolerance past its exp, and refused beyond it', async (t) => {
-  const { app, key } = await guardedApp(t, 2)
+  const { app, key, clock } = await guardedApp(t, { clockTolerance: 2_000 })
   const exp = nowSeconds() - 1
   const token = signAccessToken(key, { iat: nowSeconds() - 10, exp })
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'a second past exp, within two of tolerance')
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'again, from memory')
-  await waitUntil((exp + 2) * 1000 + 50)
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 401)
+  clock.time = (exp + 2) * 1000 - 1
+  t.equal((await bothReplies(t, app, token, 'within the tolerance')).statusCode, 200, 'again, from memory')
+  clock.time = (exp + 2) * 1000
+  t.equal((await bothReplies(t, app, token, 'past the tolerance')).statusCode, 401)
+})
+
+test('nbf and iat are checked against the check\'s clock, give or take the tolerance', async (t) => {
+  const { app, key, clock } = await guardedApp(t, { clockTolerance: 1_000 })
+  const later = nowSeconds() + 600
+  clock.time = later * 1000 - 1_001
+  t.equal((await bothReplies(t, app, signAccessToken(key, { nbf: later }), 'nbf beyond the tolerance')).statusCode, 401)
+  t.equal((await bothReplies(t, app, signAccessToken(key, { iat: later, exp: later + 900 }), 'iat beyond the tolerance')).statusCode, 401)
+  clock.time = later * 1000 - 1_000
+  t.equal((await bothReplies(t, app, signAccessToken(key, { nbf: later }), 'nbf within the tolerance')).statusCode, 200)
+  t.equal((await bothReplies(t, app, signAccessToken(key, { iat: later, exp: later + 900 }), 'iat within the tolerance')).statusCode, 200)
 })
 
 test('a remembered token does not vouch for the same header and claims under another signature', async (t) => {
   const { app, key } = await guardedApp(t)
   const token = signAccessToken(key)
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+  t.equal((await bothReplies(t, app, token, 'signed')).statusCode, 200)
   const [header, payload] = token.split('.')
   const otherSignature = signAccessToken(newKey(), {}, { kid: key.kid }).split('.')[2]
-  const forged = await app.inject({ url: '/orders', headers: bearer(`${header}.${payload}.${otherSignature}`) })
+  const forged = await bothReplies(t, app, `${header}.${payload}.${otherSignature}`, 'forged')
   t.equal(forged.statusCode, 401)
   t.equal(forged.json().code, 'invalid_token')
 })
 
-test('a remembered token is refused once its key is withdrawn, or replaced under the same kid', async (t) => {
+test('a remembered token is refused by both paths at once when its key is withdrawn, or replaced under the same kid', async (t) => {
   const { app, keys, key } = await guardedApp(t)
   const token = signAccessToken(key)
+  // Remembered through authenticate alone; the withdrawal must reach jwtVerify too.
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
 
   keys.delete(key.kid)
-  const withdrawn = await app.inject({ url: '/orders', headers: bearer(token) })
+  const withdrawn = await bothReplies(t, app, token, 'withdrawn')
   t.equal(withdrawn.statusCode, 401)
   t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
 
   keys.set(key.kid, pem(key))
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
+  // Remembered through jwtVerify alone this time; the replacement must reach authenticate too.
+  t.equal((await app.inject({ url: '/verify', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
   keys.set(key.kid, pem(newKey()))
-  const replaced = await app.inject({ url: '/orders', headers: bearer(token) })
+  const replaced = await bothReplies(t, app, token, 'replaced')
   t.equal(replaced.statusCode, 401, 'another key under the kid does not carry the old signature')
   t.equal(replaced.json().code, 'invalid_token')
 })
 
-test('a remembered token is refused once its session is revoked', async (t) => {
+test('authenticate and jwtVerify share one remembered verdict: the signature of a token is checked once', async (t) => {
+  // fast-jwt's verifiers, counted: each still checks for real.
+  let signatureChecks = 0
+  const { registerBearerAuth: register } = await t.mockImport<typeof import('../../../src/verify/bearer-auth.js')>('../../../src/verify/bearer-auth.js', {
+    'fast-jwt': {
+      ...fastJwt,
+      createVerifier: (options: Parameters<typeof fastJwt.createVerifier>[0]) => {
+        const verify = fastJwt.createVerifier(options)
+        return (token: string) => { signatureChecks++; return verify(token) }
+      }
+    }
+  })
+  const { app, key } = await guardedApp(t, { register })
+  const token = signAccessToken(key)
+  for (const url of ['/orders', '/verify', '/verify', '/orders']) {
+    t.equal((await app.inject({ url, headers: bearer(token) })).statusCode, 200, url)
+  }
+  t.equal(signatureChecks, 1, 'four requests, one signature check')
+  t.equal((await app.inject({ url: '/verify', headers: bearer(signAccessToken(key)) })).statusCode, 200)
+  t.equal(signatureChecks, 2, 'another token is checked on its own')
+})
+
+test('request.jwtVerify() refuses a revoked session\'s token, remembered or not, with the reply authenticate gives', async (t) => {
   const { app, key, revoked } = await guardedApp(t)
-  const token = signAccessToken(key, { sid: 'session-1' })
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
-  revoked.add('session-1')
-  const res = await app.inject({ url: '/orders', headers: bearer(token) })
-  t.equal(res.statusCode, 401)
-  t.equal(res.json().code, 'invalid_token')
+  const remembered = signAccessToken(key, { sid: 'session-1' })
+  t.equal((await bothReplies(t, app, remembered, 'before the revocation')).statusCode, 200)
+  revoked.add('session-1', Date.now() + 60_000)
+  for (const [what, token] of [['remembered', remembered], ['new', signAccessToken(key, { sid: 'session-1' })]] as const) {
+    const res = await bothReplies(t, app, token, what)
+    t.equal(res.statusCode, 401, what)
+    t.strictSame(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'invalid_token', message: 'The access token has been revoked' }, what)
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse", error="invalid_token", error_description="The access token has been revoked"', what)
+  }
+  t.equal((await bothReplies(t, app, signAccessToken(key, { sid: 'session-2' }), 'another session')).statusCode, 200)
+})
+
+test('request.jwtVerify() gives the claims, sets request.user, and ignores options that would loosen the checks', async (t) => {
+  const { app, key, clock } = await guardedApp(t, {
+    routes: app => app.get('/loose', async (request) => {
+      const claims = await request.jwtVerify<AccessTokenClaims>({ allowedIss: 'elsewhere', ignoreExpiration: true })
+      return { claims: claims.sub, user: request.user.sub }
+    })
+  })
+  const token = signAccessToken(key, { sub: 'user-3', roles: ['user'] })
+  t.strictSame((await app.inject({ url: '/verify', headers: bearer(token) })).json(), { sub: 'user-3', roles: ['user'] })
+  t.strictSame((await app.inject({ url: '/loose', headers: bearer(token) })).json(), { claims: 'user-3', user: 'user-3' })
+  t.equal((await app.inject({ url: '/loose', headers: bearer(signAccessToken(key, { iss: 'elsewhere' })) })).statusCode, 401, 'iss is still checked')
+  clock.time = Date.now() + 3_600_000
+  t.equal((await app.inject({ url: '/loose', headers: bearer(token) })).statusCode, 401, 'exp is still checked')
+})
+
+test('request.jwtVerify(callback) answers through the callback, as @fastify/jwt\'s types offer it', async (t) => {
+  const { app, key } = await guardedApp(t, {
+    routes: app => app.get('/callback', (request, reply) => {
+      request.jwtVerify((error, claims) => {
+        if (error !== null) reply.send(error)
+        else reply.send({ sub: (claims as AccessTokenClaims).sub })
+      })
+    })
+  })
+  const ok = await app.inject({ url: '/callback', headers: bearer(signAccessToken(key, { sub: 'user-4' })) })
+  t.strictSame(ok.json(), { sub: 'user-4' })
+  const refused = await app.inject({ url: '/callback' })
+  t.equal(refused.statusCode, 401)
+  t.equal(refused.json().code, 'missing_token')
+  t.equal(refused.headers['www-authenticate'], 'Bearer realm="gatehouse"')
+})
+
+test('@fastify/jwt\'s own verify, still registered, accepts no token: jwtVerify is the only check', async (t) => {
+  const { app, key } = await guardedApp(t, {
+    routes: app => app.get('/own', async (request) => {
+      const ownVerify = (request as unknown as Record<string, () => Promise<unknown>>)[FASTIFY_JWT_VERIFY]
+      return ownVerify?.call(request).then(() => 'accepted', (error: Error) => error.message)
+    })
+  })
+  const token = signAccessToken(key)
+  t.equal((await app.inject({ url: '/verify', headers: bearer(token) })).statusCode, 200, 'the token is good')
+  t.match((await app.inject({ url: '/own', headers: bearer(token) })).body, /verified by request\.jwtVerify\(\), app\.authenticate or app\.authorize/)
+  const jwt = (app.jwt as unknown as Record<string, { verify (token: string): Promise<unknown> }>).gatehouse
+  await t.rejects(async () => jwt?.verify(token), 'app.jwt.gatehouse.verify refuses it too')
+})
+
+test('request.jwtDecode() reads the claims of the request\'s token without vouching for them', async (t) => {
+  const { app, key } = await guardedApp(t, { routes: app => app.get('/decode', async (request) => request.jwtDecode()) })
+  const claims = accessClaims({ sub: 'user-5' })
+  const token = signAccessToken(newKey(), claims)
+  t.strictSame((await app.inject({ url: '/decode', headers: bearer(token) })).json(), claims)
+  t.equal((await app.inject({ url: '/verify', headers: bearer(token) })).statusCode, 401, 'an unknown key: decoded, never verified')
+  t.equal((await app.inject({ url: '/verify', headers: bearer(signAccessToken(key)) })).statusCode, 200)
 })
 
 test('a handler changing request.user does not change what the next request with the token sees', async (t) => {
@@ -111,6 +248,7 @@ test('a handler changing request.user does not change what the next request with
     const res = await app.inject({ url: '/orders', headers: bearer(token) })
     t.strictSame(res.json(), { sub: 'user-1', roles: ['user'] })
   }
+  t.strictSame((await app.inject({ url: '/verify', headers: bearer(token) })).json(), { sub: 'user-1', roles: ['user'] }, 'nor what jwtVerify gives')
 })
 
 test('a remembered token behind a malformed Authorization header is refused', async (t) => {
@@ -119,6 +257,10 @@ test('a remembered token behind a malformed Authorization header is refused', as
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
   t.equal((await app.inject({ url: '/orders', headers: { authorization: `bearer ${token}` } })).statusCode, 200, 'the scheme is case-insensitive')
   for (const authorization of [`Bearer  ${token}`, `Bearer ${token} `, `Basic ${token}`, `Bearer ${token}.x`]) {
-    t.equal((await app.inject({ url: '/orders', headers: { authorization } })).statusCode, 401, JSON.stringify(authorization.slice(0, 9)))
+    for (const url of ['/orders', '/verify']) {
+      const res = await app.inject({ url, headers: { authorization } })
+      t.equal(res.statusCode, 401, `${url} ${JSON.stringify(authorization.slice(0, 9))}`)
+      t.equal(res.json().code, 'invalid_token')
+    }
   }
 })

@@ -368,6 +368,28 @@ test('against a real Gatehouse: its tokens verify, and a global logout reaches t
   t.equal((await app.inject({ url: '/orders', headers: bearer(third) })).statusCode, 200, 'a new session is not affected')
 })
 
+test('request.jwtVerify() refuses a revoked session\'s token with the reply authenticate gives', async (t) => {
+  const key = newKey()
+  const jwks = await startJwks(t, [key.jwk])
+  const feed = Fastify()
+  t.teardown(() => feed.close())
+  feed.get('/revoked', async () => ({ sessions: [{ sid: 'session-9', exp: nowSeconds() + 900 }], cursor: '1' }))
+  const feedUrl = `${await feed.listen({ host: '127.0.0.1', port: 0 })}/revoked`
+  // Polled at register, so the revocation is known from the first request on.
+  const app = await resourceApp(t, { jwksUrl: jwks.url, revocationUrl: feedUrl, revocationPollInterval: 60_000 })
+  const token = signAccessToken(key, { sid: 'session-9' })
+
+  const verified = await app.inject({ url: '/verify', headers: bearer(token) })
+  const guarded = await app.inject({ url: '/orders', headers: bearer(token) })
+  t.equal(verified.statusCode, 401)
+  t.strictSame(verified.json(), invalidToken('The access token has been revoked'))
+  t.equal(verified.headers['www-authenticate'], 'Bearer realm="gatehouse", error="invalid_token", error_description="The access token has been revoked"')
+  t.equal(guarded.statusCode, verified.statusCode, 'authenticate\'s status')
+  t.strictSame(guarded.json(), verified.json(), 'authenticate\'s body')
+  t.equal(guarded.headers['www-authenticate'], verified.headers['www-authenticate'], 'authenticate\'s challenge')
+  t.equal((await app.inject({ url: '/verify', headers: bearer(signAccessToken(key, { sid: 'session-10' })) })).statusCode, 200, 'another session is not affected')
+})
+
 test('revocations the feed already lists are known before the first request', async (t) => {
   const server = await build(t)
   const address = await server.listen({ host: '127.0.0.1', port: 0 })

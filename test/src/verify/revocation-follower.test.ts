@@ -176,6 +176,8 @@ test('a revocation holds until its exp plus the clock tolerance, and is then dro
   t.ok(revocations.has('live'))
   t.ok(revocations.has('live', exp * 1000 + 4_999), 'inside the tolerance past exp')
   t.notOk(revocations.has('live', exp * 1000 + 5_000), 'not after it')
+  t.ok(revocations.revoked.has('live', exp * 1000 + 4_999), 'the set the bearer check reads holds the same')
+  t.notOk(revocations.revoked.has('live', exp * 1000 + 5_000))
   t.ok(revocations.has('late'), 'two seconds past exp is inside five seconds of tolerance')
   t.notOk(revocations.has('gone'))
   t.equal(revocations.size, 2, 'an entry past exp and tolerance is dropped at the poll')
