@@ -16,6 +16,8 @@ export interface RevocationFollowerOptions {
   timeout?: number
   /** Told once when polling starts failing, and once when it works again. */
   onAvailabilityChange?: (available: boolean, error?: unknown) => void
+  /** What decides when a revocation has expired (Unix ms); default the system clock. */
+  clock?: { now (): number }
 }
 
 // Pages followed in one poll before waiting for the next: bounds one poll's work.
@@ -38,7 +40,7 @@ export class RevocationFollower {
     this.#options = options
   }
 
-  has (sessionId: string, now = Date.now()): boolean {
+  has (sessionId: string, now = this.#now()): boolean {
     const until = this.#revoked.get(sessionId)
     return until !== undefined && until > now
   }
@@ -74,7 +76,7 @@ export class RevocationFollower {
     } catch (error) {
       this.#setAvailable(false, error)
     }
-    const now = Date.now()
+    const now = this.#now()
     for (const [sid, until] of this.#revoked) {
       if (until <= now) this.#revoked.delete(sid)
     }
@@ -97,6 +99,10 @@ export class RevocationFollower {
     const body: unknown = await response.json()
     if (!FeedPage.Check(body)) throw new Error('revocation feed answered an unexpected body')
     return body
+  }
+
+  #now (): number {
+    return this.#options.clock?.now() ?? Date.now()
   }
 
   #setAvailable (available: boolean, error?: unknown) {
