@@ -48,7 +48,7 @@ test('GET /auth/me without a token is 401 missing_token with a bare Bearer chall
   const app = await build(t)
   const res = await meWith(app)
   t.equal(res.statusCode, 401)
-  t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'missing_token', message: res.json().message })
+  t.same(res.json(), { statusCode: 401, error: 'Unauthorized', code: 'missing_token', message: 'An access token is required' })
   t.equal(res.headers['www-authenticate'], 'Bearer realm="gatehouse"')
 })
 

@@ -65,7 +65,7 @@ test('signing up twice with one email is 409 email_taken', async (t) => {
   t.equal((await signup(app, 'ada@example.com', 'correct horse battery')).statusCode, 201)
   const res = await signup(app, 'ada@example.com', 'another password here')
   t.equal(res.statusCode, 409)
-  t.same(res.json(), { statusCode: 409, error: 'Conflict', code: 'email_taken', message: res.json().message })
+  t.same(res.json(), { statusCode: 409, error: 'Conflict', code: 'email_taken', message: 'An account with this email already exists' })
   t.type(res.json().message, 'string')
 })
 
@@ -105,7 +105,7 @@ test('an address that is not an email is 400 invalid_email', async (t) => {
   for (const email of bad) {
     const res = await signup(app, email, 'correct horse battery')
     t.equal(res.statusCode, 400, JSON.stringify(email))
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_email', message: res.json().message })
+    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_email', message: 'The email address is not valid' })
   }
   const count = await app.store.db.selectFrom('users').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(count.n), 0)
@@ -123,7 +123,7 @@ test('passwords of 7 or 257 code points are 400 invalid_password', async (t) => 
   for (const password of ['a'.repeat(7), 'a'.repeat(257), '', '\u{1F600}'.repeat(7), '\u{1F600}'.repeat(257)]) {
     const res = await signup(app, 'ada@example.com', password)
     t.equal(res.statusCode, 400, `${password.length} code units`)
-    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_password', message: res.json().message })
+    t.same(res.json(), { statusCode: 400, error: 'Bad Request', code: 'invalid_password', message: 'The password must be 8 to 256 characters long' })
   }
   t.equal(await storedHash(app, 'ada@example.com'), undefined, 'no account was created')
 })
