@@ -25,7 +25,7 @@ const revokedSessions: FastifyPluginAsyncTypebox = async (app) => {
     // A cursor past the newest revocation was not issued here; following it would miss revocations silently.
     if (since === null || since > await latestRevocation(app.store.db)) throw new InvalidRequestError('The cursor is not one this server issued')
     reply.header('cache-control', 'no-store')
-    return revocationsSince(app.store.db, since)
+    return revocationsSince(app.store.db, since, app.clock.now())
   })
 }
 

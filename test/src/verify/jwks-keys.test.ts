@@ -48,18 +48,6 @@ test('a kid published after a miss is picked up once the refetch interval has pa
   t.equal(jwks.requests, 2)
 })
 
-test('without a clock the refetch interval is measured by the system clock', async (t) => {
-  const key = newKey()
-  const jwks = await startJwks(t, [])
-  const source = createJwksKeySource({ jwksUrl: jwks.url, refetchInterval: 50 })
-  await t.rejects(source.keyFor(lookup(key)), unknownKey)
-  jwks.keys = [key.jwk]
-  await t.rejects(source.keyFor(lookup(key)), unknownKey, 'inside the interval')
-  await sleep(60)
-  t.equal(await source.keyFor(lookup(key)), pemOf(key), 'after it')
-  t.equal(jwks.requests, 2)
-})
-
 test('a burst of unknown kids costs one fetch and every lookup gets its verdict', async (t) => {
   const key = newKey()
   const jwks = await startJwks(t, [key.jwk])
