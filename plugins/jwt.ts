@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { UnknownKeyError } from '../src/verify/errors.js'
 import { loadSigningKeys, type SigningKeys } from '../src/domain/keys.js'
 import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/domain/tokens.js'
+import { runInBackground } from '../src/server/background.js'
 import { registerBearerAuth } from '../src/verify/bearer-auth.js'
 
 export type { AuthHook } from '../src/verify/bearer-auth.js'
@@ -19,7 +20,7 @@ const CLOCK_TOLERANCE_MS = 1_000
 
 export default fp(async function jwtPlugin (app) {
   const { jwt } = app.config
-  const keys = await loadSigningKeys(app.store.db, { ...jwt, accessTokenTtl: app.config.accessTokenTtl })
+  const keys = await loadSigningKeys(app.store.db, { ...jwt, accessTokenTtl: app.config.accessTokenTtl, clock: app.clock })
 
   // An unknown kid may be a key another instance has just rotated in: look in the store (rate-limited) before refusing.
   async function lookUpUnknownKid (kid: string) {
@@ -39,11 +40,11 @@ export default fp(async function jwtPlugin (app) {
   })
 
   // Picks up keys rotated by an operator or another instance sharing the store, without a restart.
-  const timer = setInterval(() => {
-    keys.reload().catch(err => app.log.warn({ err }, 'signing key reload failed; the keys loaded before stay in use'))
-  }, app.timings.keyReloadInterval)
-  timer.unref()
-  app.addHook('onClose', async () => { clearInterval(timer) })
+  runInBackground(app, () => keys.reload(), {
+    interval: app.timings.keyReloadInterval,
+    failing: 'signing key reload failed; the keys loaded before stay in use',
+    recovered: 'signing key reload works again'
+  })
 
   app.decorate('signingKeys', keys)
   app.decorate('accessTokens', createAccessTokenIssuer(keys, { issuer: jwt.issuer, audience: jwt.audience, ttl: app.config.accessTokenTtl }))

@@ -1,16 +1,17 @@
 import fp from 'fastify-plugin'
 import { pruneExpired } from '../src/domain/sessions.js'
+import { runInBackground } from '../src/server/background.js'
 
 // Dead sessions and old revocations are deleted now and then, so the store does not grow without end.
 export default fp(async function pruningPlugin (app) {
-  const { store, timings } = app
+  const { clock, store, timings } = app
   async function prune () {
-    app.log.debug({ pruned: await pruneExpired(store.db, app.sessionRules, app.clock.now()) }, 'pruned expired sessions')
+    app.log.debug({ pruned: await pruneExpired(store.db, app.sessionRules, clock.now()) }, 'pruned expired sessions')
   }
   await prune()
-  const timer = setInterval(() => {
-    prune().catch(err => app.log.warn({ err }, 'pruning expired sessions failed'))
-  }, timings.pruneInterval)
-  timer.unref()
-  app.addHook('onClose', async () => { clearInterval(timer) })
+  runInBackground(app, prune, {
+    interval: timings.pruneInterval,
+    failing: 'pruning expired sessions failed',
+    recovered: 'pruning expired sessions works again'
+  })
 }, { name: 'pruning', dependencies: ['config', 'store', 'sessions'] })

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { RevocationList } from '../src/domain/revocations.js'
+import { runInBackground } from '../src/server/background.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,14 +10,14 @@ declare module 'fastify' {
 }
 
 export default fp(async function revocationsPlugin (app) {
-  const { config, store, timings } = app
+  const { clock, config, store, timings } = app
   const revocations = new RevocationList(store.db, config.accessTokenTtl * 1000)
   app.decorate('revocations', revocations)
-  await revocations.sync()
+  await revocations.sync(clock.now())
   // Picks up revocations made by other instances sharing the store.
-  const timer = setInterval(() => {
-    revocations.sync().catch(err => app.log.warn({ err }, 'revocation sync failed'))
-  }, timings.revocationSyncInterval)
-  timer.unref()
-  app.addHook('onClose', async () => { clearInterval(timer) })
+  runInBackground(app, () => revocations.sync(clock.now()), {
+    interval: timings.revocationSyncInterval,
+    failing: 'revocation sync failed; revocations made by other instances are not seen until it works again',
+    recovered: 'revocation sync works again'
+  })
 }, { name: 'revocations', dependencies: ['config', 'store'] })

@@ -9,5 +9,5 @@ declare module 'fastify' {
 }
 
 export default fp(async function usersPlugin (app) {
-  app.decorate('users', new UserDirectory(app.store.db))
-}, { name: 'users', dependencies: ['store'] })
+  app.decorate('users', new UserDirectory(app.store.db, { clock: app.clock }))
+}, { name: 'users', dependencies: ['config', 'store'] })

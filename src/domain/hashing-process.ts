@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export type HashingJob =
@@ -10,16 +11,21 @@ export type HashingResult = { id: number, value: string | boolean } | { id: numb
 
 type JobInput = HashingJob extends infer J ? J extends { id: number } ? Omit<J, 'id'> : never : never
 
-// Compiled, the worker sits beside this file as .js; run from source (the
-// tests) it is .ts, and tsx loads it. Nothing else of the parent's command
-// line carries over: its loaders, debugger or profiler would slow or clash.
 const here = fileURLToPath(import.meta.url)
-const fromSource = here.endsWith('.ts')
-const WORKER = here.replace(/hashing-process\.([jt]s)$/, 'hashing-worker.$1')
-// The other branches: the built server, whose tests run it as a process of its
-// own (outside coverage), and a system without `nice` (not Linux or macOS).
-/* c8 ignore next 2 */
-const NODE_ARGS = fromSource ? ['--import', 'tsx', WORKER] : [WORKER]
+/**
+ * The compiled worker: beside this file once built. Run from source (the
+ * tests), it is the one `npm run build` put in dist/: a TypeScript loader
+ * would cost each process more to start than the hashing it does. Nothing of
+ * the parent's command line carries over either: its loaders, debugger or
+ * profiler would slow or clash.
+ */
+// The other branch is the built server, whose tests run it as a process of its own (outside coverage).
+/* c8 ignore next 3 */
+export const DEFAULT_WORKER = here.endsWith('.ts')
+  ? join(dirname(here), '..', '..', 'dist', 'src', 'domain', 'hashing-worker.js')
+  : join(dirname(here), 'hashing-worker.js')
+// The other branch: a system without `nice` (not Linux or macOS).
+/* c8 ignore next */
 const NICE = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined
 
 /** What argon2 itself refused (a malformed stored hash, say), as opposed to the hashing process failing. */
@@ -38,10 +44,17 @@ export const HASHING_NICE = 19
  * dies fails the jobs it held and is replaced at the next one.
  */
 export class HashingProcess {
+  readonly #worker: string
   #child: ChildProcess | undefined
   readonly #pending = new Map<number, { resolve: (value: string | boolean) => void, reject: (error: Error) => void }>()
   #nextId = 0
   #closed = false
+
+  /** `worker`: the compiled hashing-worker.js to run; refused at once when it is missing. */
+  constructor (worker = DEFAULT_WORKER) {
+    if (!existsSync(worker)) throw new Error(`the password hashing worker ${worker} is missing: run \`npm run build\` first`)
+    this.#worker = worker
+  }
 
   /** The running process's pid, if one runs. */
   get pid (): number | undefined {
@@ -73,7 +86,7 @@ export class HashingProcess {
   #start (): ChildProcess {
     // Without a `nice` binary it runs at the parent's priority.
     /* c8 ignore next */
-    const [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, ...NODE_ARGS]] : [process.execPath, NODE_ARGS]
+    const [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, this.#worker]] : [process.execPath, [this.#worker]]
     const child = spawn(command, commandArgs, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' })
     this.#child = child
     this.#hold(child, false)

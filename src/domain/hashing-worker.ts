@@ -10,7 +10,8 @@ async function run (job: HashingJob): Promise<string | boolean> {
 process.on('message', (job: HashingJob) => {
   run(job).then(
     (value): HashingResult => ({ id: job.id, value }),
-    (error: unknown): HashingResult => ({ id: job.id, error: String((error as Error).message ?? error) })
+    // argon2 rejects with Errors only.
+    (error: Error): HashingResult => ({ id: job.id, error: error.message })
   ).then(result => process.send?.(result))
 })
 // Gone with its parent, whatever the way the parent went.

@@ -1,5 +1,6 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto'
 import { sql } from 'kysely'
+import { systemClock, type Clock } from './clock.js'
 /** The algorithms Gatehouse signs with (API.md `JWT_ALG`). */
 export type JwtAlgorithm = 'ES256' | 'EdDSA' | 'HS256'
 import type { Db } from '../store/index.js'
@@ -40,6 +41,8 @@ export interface SigningKeyOptions {
   secret?: string
   /** Seconds an access token lives: how long a retired key must keep verifying. */
   accessTokenTtl: number
+  /** When retired keys expire and how often unknown kids re-read the store are measured by it; default the system clock. */
+  clock?: Clock
 }
 
 /** The kids a rotation moved: the keys that stopped signing, the one that signs now, and the one published to sign next. */
@@ -92,11 +95,11 @@ function generateKeyRow (algorithm: KeyAlgorithm, state: CurrentState, now: numb
  * one statement that checks and writes at once, so instances starting
  * together on one store cannot both add a key.
  */
-async function ensureCurrentKeys (db: Db, algorithm: KeyAlgorithm): Promise<void> {
+async function ensureCurrentKeys (db: Db, algorithm: KeyAlgorithm, now: number): Promise<void> {
   const present = await db.selectFrom('signing_keys').select('state').where('alg', '=', algorithm).execute()
   for (const state of ['active', 'next'] as const) {
     if (present.some(row => row.state === state)) continue
-    const row = generateKeyRow(algorithm, state, Date.now())
+    const row = generateKeyRow(algorithm, state, now)
     await db.insertInto('signing_keys')
       .columns(['kid', 'alg', 'state', 'private_jwk', 'public_jwk', 'created_at'])
       .expression(db.selectNoFrom(eb => [
@@ -128,6 +131,8 @@ export interface KeyRotationOptions {
   now?: number
   /** How long the `next` key must have been in the store before it may sign (ms); default `NEXT_KEY_MIN_AGE_MS`. */
   minNextKeyAge?: number
+  /** What "now" is: the next key's age and the fresh key's creation are measured by it; default the system clock. */
+  clock?: Clock
 }
 
 /** What a rotation of `algorithm` keys found in the store instead of an active key, as an Error saying so. */
@@ -149,14 +154,16 @@ async function noActiveKey (db: Db, algorithm: KeyAlgorithm): Promise<Error> {
  * younger than `minNextKeyAge`, so verifiers may not have it yet.
  */
 export async function rotateSigningKeys (db: Db, options: KeyRotationOptions): Promise<RotatedKeys> {
-  const { algorithm, now = Date.now(), minNextKeyAge = NEXT_KEY_MIN_AGE_MS } = options
+  const { algorithm, clock = systemClock, minNextKeyAge = NEXT_KEY_MIN_AGE_MS } = options
+  const current = clock.now()
+  const now = options.now ?? current
   if (algorithm === 'HS256') {
     throw new Error('HS256 has no signing keys to rotate: its secret comes from JWT_SECRET, and changing that invalidates every token at once')
   }
   if (!Number.isFinite(minNextKeyAge) || minNextKeyAge < 0) {
     throw new RangeError(`minNextKeyAge must be a number of milliseconds >= 0, got ${minNextKeyAge}`)
   }
-  const fresh = generateKeyRow(algorithm, 'next', Date.now())
+  const fresh = generateKeyRow(algorithm, 'next', current)
   const rotated = await db.transaction().execute(async trx => {
     // A write first: SQLite takes its write lock before anything is read, so rotations from two processes run one after the other.
     const retired = await trx.updateTable('signing_keys')
@@ -174,7 +181,7 @@ export async function rotateSigningKeys (db: Db, options: KeyRotationOptions): P
     if (next === undefined) {
       throw new Error(`cannot rotate ${algorithm} signing keys: the store has no next ${algorithm} key to promote; start a server on it, which publishes one, and rotate once it has been published for ${minNextKeyAge} ms`)
     }
-    const age = Date.now() - next.created_at
+    const age = current - next.created_at
     if (age < minNextKeyAge) {
       const when = new Date(next.created_at + minNextKeyAge).toISOString()
       throw new Error(`cannot rotate ${algorithm} signing keys yet: the next key was published ${age} ms ago, and verifiers may not have it before it has been published for ${minNextKeyAge} ms; rotate again at or after ${when}`)
@@ -223,8 +230,8 @@ function publishedKey (algorithm: KeyAlgorithm, kid: string, publicJwk: string):
  * Reads the published keys of `algorithm` and deletes the retired ones whose
  * tokens have all expired. Keys already parsed in `previous` are reused.
  */
-async function readKeys (db: Db, algorithm: KeyAlgorithm, keepRetired: number, previous?: KeySnapshot): Promise<KeySnapshot> {
-  const cutoff = Date.now() - keepRetired
+async function readKeys (db: Db, algorithm: KeyAlgorithm, keepRetired: number, now: number, previous?: KeySnapshot): Promise<KeySnapshot> {
+  const cutoff = now - keepRetired
   const rows = await db.selectFrom('signing_keys')
     .select(['kid', 'state', 'public_jwk', 'retired_at'])
     .where('alg', '=', algorithm)
@@ -265,13 +272,15 @@ class KeyRing implements SigningKeys {
   readonly #db: Db
   /** How long after its retirement a key is still published, in milliseconds. */
   readonly #keepRetired: number
+  readonly #clock: Clock
   #snapshot: KeySnapshot
   #unknownKidReloadAt = -Infinity
 
-  constructor (db: Db, algorithm: KeyAlgorithm, keepRetired: number, snapshot: KeySnapshot) {
+  constructor (db: Db, algorithm: KeyAlgorithm, keepRetired: number, clock: Clock, snapshot: KeySnapshot) {
     this.#db = db
     this.algorithm = algorithm
     this.#keepRetired = keepRetired
+    this.#clock = clock
     this.#snapshot = snapshot
   }
 
@@ -286,7 +295,7 @@ class KeyRing implements SigningKeys {
     const known = this.verificationKey(kid)
     if (known !== undefined) return known
     // Rate-limited, so tokens naming made-up kids cannot each cost a store read.
-    const now = Date.now()
+    const now = this.#clock.now()
     if (now - this.#unknownKidReloadAt < UNKNOWN_KID_RELOAD_GAP_MS) return undefined
     this.#unknownKidReloadAt = now
     await this.reload()
@@ -295,7 +304,7 @@ class KeyRing implements SigningKeys {
 
   async reload (): Promise<void> {
     this.reloads++
-    this.#snapshot = await readKeys(this.#db, this.algorithm, this.#keepRetired, this.#snapshot)
+    this.#snapshot = await readKeys(this.#db, this.algorithm, this.#keepRetired, this.#clock.now(), this.#snapshot)
   }
 }
 
@@ -306,12 +315,12 @@ class KeyRing implements SigningKeys {
  * one before it signs. Keep it current with `reload()`.
  */
 export async function loadSigningKeys (db: Db, options: SigningKeyOptions): Promise<SigningKeys> {
-  const { algorithm } = options
+  const { algorithm, clock = systemClock } = options
   if (algorithm === 'HS256') {
     if (!options.secret) throw new Error('HS256 needs a secret')
     return hmacKeys(options.secret)
   }
-  await ensureCurrentKeys(db, algorithm)
+  await ensureCurrentKeys(db, algorithm, clock.now())
   const keepRetired = options.accessTokenTtl * 1000 + RETIRED_KEY_MARGIN_MS
-  return new KeyRing(db, algorithm, keepRetired, await readKeys(db, algorithm, keepRetired))
+  return new KeyRing(db, algorithm, keepRetired, clock, await readKeys(db, algorithm, keepRetired, clock.now()))
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Db } from '../store/index.js'
+import { systemClock, type Clock } from './clock.js'
 import { findUserById, type User } from './users.js'
 
 export interface UserDirectoryOptions {
@@ -7,6 +8,8 @@ export interface UserDirectoryOptions {
   max?: number
   /** How long a user read from the store is trusted before it is read again (ms). */
   ttl?: number
+  /** What the ttl is measured by; default the system clock. */
+  clock?: Clock
 }
 
 /**
@@ -22,7 +25,8 @@ export class UserDirectory {
 
   constructor (db: Db, options: UserDirectoryOptions = {}) {
     this.#db = db
-    this.#cache = new LRUCache<string, User>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000 })
+    // Read at every lookup (ttlResolution 0), so a clock a test moves is seen at once.
+    this.#cache = new LRUCache<string, User>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000, perf: options.clock ?? systemClock, ttlResolution: 0 })
   }
 
   async find (id: string): Promise<User | undefined> {

@@ -14,6 +14,8 @@ export interface JwksKeySourceOptions {
   timeout?: number
   /** Told once when the JWKS becomes unreachable, and once when it answers again. */
   onAvailabilityChange?: (available: boolean, error?: unknown) => void
+  /** What the refetch interval is measured by (Unix ms); default the system clock. */
+  clock?: { now (): number }
 }
 
 export interface KeySource {
@@ -36,6 +38,7 @@ export interface KeySource {
  */
 export function createJwksKeySource (options: JwksKeySourceOptions): KeySource {
   const refetchInterval = options.refetchInterval ?? 5_000
+  const clock = options.clock ?? { now: () => Date.now() }
   // The set changes only through `refresh` below: jose never refetches on its own.
   const keySet = createRemoteJWKSet(new URL(options.jwksUrl), {
     timeoutDuration: options.timeout ?? 5_000,
@@ -56,8 +59,9 @@ export function createJwksKeySource (options: JwksKeySourceOptions): KeySource {
 
   function refresh (): Promise<void> {
     if (pending !== undefined) return pending
-    if (Date.now() - lastAttempt < refetchInterval) return Promise.resolve()
-    lastAttempt = Date.now()
+    const now = clock.now()
+    if (now - lastAttempt < refetchInterval) return Promise.resolve()
+    lastAttempt = now
     pending = keySet.reload()
       .then(() => setAvailable(true), (error: unknown) => setAvailable(false, error))
       .finally(() => { pending = undefined })

@@ -17,6 +17,8 @@ export interface RevocationFollowerOptions {
   timeout?: number
   /** Told once when polling starts failing, and once when it works again. */
   onAvailabilityChange?: (available: boolean, error?: unknown) => void
+  /** What decides when a revocation has expired (Unix ms); default the system clock. */
+  clock?: { now (): number }
 }
 
 // Pages followed in one poll before waiting for the next: bounds one poll's work.
@@ -40,7 +42,7 @@ export class RevocationFollower {
     this.#options = options
   }
 
-  has (sessionId: string, now = Date.now()): boolean {
+  has (sessionId: string, now = this.#now()): boolean {
     return this.revoked.has(sessionId, now)
   }
 
@@ -75,7 +77,7 @@ export class RevocationFollower {
     } catch (error) {
       this.#setAvailable(false, error)
     }
-    this.revoked.prune(Date.now())
+    this.revoked.prune(this.#now())
   }
 
   async #fetchPage (): Promise<Static<typeof FeedPageSchema>> {
@@ -95,6 +97,10 @@ export class RevocationFollower {
     const body: unknown = await response.json()
     if (!FeedPage.Check(body)) throw new Error('revocation feed answered an unexpected body')
     return body
+  }
+
+  #now (): number {
+    return this.#options.clock?.now() ?? Date.now()
   }
 
   #setAvailable (available: boolean, error?: unknown) {

@@ -1,8 +1,21 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildServer, type BuildOptions } from '../../src/server/build.js'
 import { parseConfig } from '../../src/server/config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+// Every plugin and route the app autoloads, imported once as the test file
+// loads: compiled on the fly, the first import of them all can take longer on
+// a busy machine than Fastify's plugin timeout, which it would then count against.
+await Promise.all(['plugins', 'routes'].flatMap(dir =>
+  readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter(file => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+    .map(file => import(pathToFileURL(join(ROOT, dir, file)).href))))
 
 /** Cheap argon2 parameters: the tests exercise behaviour, not cost. */
 export const TEST_ENV = {

@@ -23,9 +23,14 @@ const EXIT_TIMEOUT = 15_000
  * runs; alone, run `npm run build` first.
  */
 export function builtServer (): string {
-  const serverJs = join(REPO_ROOT, 'dist', 'src', 'server', 'server.js')
-  if (!existsSync(serverJs)) throw new Error('dist/src/server/server.js is missing: run `npm run build` first')
-  return serverJs
+  return builtModule('dist/src/server/server.js')
+}
+
+/** The absolute path of a file `npm run build` makes (`path` from the repository root); throws naming the build when it is missing. */
+export function builtModule (path: string): string {
+  const file = join(REPO_ROOT, ...path.split('/'))
+  if (!existsSync(file)) throw new Error(`${path} is missing: run \`npm run build\` first`)
+  return file
 }
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }

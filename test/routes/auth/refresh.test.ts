@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { claims, EMAIL, loggedIn, me, refresh, signedUp, type TokenReply } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
-import { TestClock } from '../../helpers/clock.js'
+import { testClock } from '../../helpers/clock.js'
 
 /** Refreshes and fails the test setup unless it succeeded. */
 async function rotate (app: FastifyInstance, refreshToken: string): Promise<TokenReply> {
@@ -259,7 +259,7 @@ test('with a reuse interval, replaying the grandparent is reuse and revokes the 
 })
 
 test('replaying the parent after the reuse interval is reuse and revokes the session', async (t) => {
-  const clock = new TestClock()
+  const clock = testClock()
   const app = await build(t, { REFRESH_REUSE_INTERVAL: '1' }, { clock })
   await signedUp(app)
   const a = await loggedIn(app)
@@ -307,7 +307,7 @@ test('after reuse revoked a session, replaying the newest parent inside the inte
 })
 
 test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t) => {
-  const clock = new TestClock()
+  const clock = testClock()
   const app = await build(t, { REFRESH_TOKEN_TTL: '1' }, { clock })
   await signedUp(app)
   const a = await loggedIn(app)
@@ -321,7 +321,7 @@ test('a refresh token unused for REFRESH_TOKEN_TTL seconds is refused', async (t
 })
 
 test('a session ends SESSION_MAX_AGE after login even while refreshes keep it from idling', async (t) => {
-  const clock = new TestClock()
+  const clock = testClock()
   const app = await build(t, { ACCESS_TOKEN_TTL: '1', REFRESH_TOKEN_TTL: '1', SESSION_MAX_AGE: '2', REFRESH_REUSE_INTERVAL: '0' }, { clock })
   await signedUp(app)
   let token = (await loggedIn(app)).refresh_token
@@ -381,7 +381,7 @@ test('a SESSION_MAX_AGE shorter than ACCESS_TOKEN_TTL starts, and login caps exp
 })
 
 test('no access token outlives its session: exp is capped at SESSION_MAX_AGE after login', async (t) => {
-  const clock = new TestClock()
+  const clock = testClock()
   const app = await build(t, { ACCESS_TOKEN_TTL: '10', SESSION_MAX_AGE: '12' }, { clock })
   await signedUp(app)
   const pair = await loggedIn(app)

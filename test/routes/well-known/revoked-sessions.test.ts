@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { loggedIn, loggedOut, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
+import { testClock } from '../../helpers/clock.js'
 
 interface Feed { sessions: Array<{ sid: string, exp: number }>, cursor: string }
 
@@ -85,6 +86,19 @@ test('revocations whose access tokens have all expired are left out after a marg
   t.same(later.sessions, [])
   t.equal(later.cursor, now.cursor, 'the cursor still moves past them')
   t.not(later.cursor, '0')
+})
+
+test('a revocation is listed until its access tokens and the margin have expired by the app clock, to the millisecond', async (t) => {
+  const clock = testClock()
+  const app = await build(t, {}, { clock })
+  await signedUp(app)
+  const session = await loggedIn(app)
+  await loggedOut(app, session.access_token)
+  const { expires_at: expiresAt } = await app.store.db.selectFrom('revocations').select('expires_at').executeTakeFirstOrThrow()
+  clock.advance(Number(expiresAt) + 60_000 - 1 - clock.now())
+  t.same((await feed(app)).sessions.map(s => s.sid), [session.sid], 'a millisecond before the margin has passed')
+  clock.advance(1)
+  t.same((await feed(app)).sessions, [], 'then left out')
 })
 
 test('a cursor that is not a non-negative integer is 400 invalid_request', async (t) => {

@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process'
 import { getPriority } from 'node:os'
 import argon2 from 'argon2'
 import { test } from 'tap'
-import { HASHING_NICE, HashingJobError, HashingProcess } from '../../../src/domain/hashing-process.js'
+import { DEFAULT_WORKER, HASHING_NICE, HashingJobError, HashingProcess } from '../../../src/domain/hashing-process.js'
 
 const options = { type: argon2.argon2id as 2, memoryCost: 8192, timeCost: 1, parallelism: 1 }
 const PASSWORD = 'correct horse battery'
@@ -57,4 +58,17 @@ test('close ends the process, and refuses jobs after it', async (t) => {
   t.equal(hashing.pid, undefined)
   await t.rejects(hashing.run({ op: 'hash', password: PASSWORD, options }), { message: 'the password hashing process is closed' })
   await hashing.close()
+})
+
+test('the worker run is the compiled one, even from source: no TypeScript loader starts with each process', async (t) => {
+  t.match(DEFAULT_WORKER, /dist[/\\]src[/\\]domain[/\\]hashing-worker\.js$/)
+  const hashing = new HashingProcess()
+  t.teardown(() => hashing.close())
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  const commandLine = execFileSync('ps', ['-o', 'args=', '-p', String(hashing.pid)], { encoding: 'utf8' }).trim()
+  t.equal(commandLine, `${process.execPath} ${DEFAULT_WORKER}`, 'node runs the worker file alone')
+})
+
+test('a missing worker is refused when the hashing process is made, naming the build', async (t) => {
+  t.throws(() => new HashingProcess('/nowhere/hashing-worker.js'), { message: 'the password hashing worker /nowhere/hashing-worker.js is missing: run `npm run build` first' })
 })

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { openStore } from '../../../src/store/index.js'
 import { UserDirectory } from '../../../src/domain/user-directory.js'
+import { testClock } from '../../helpers/clock.js'
 
 async function storeWithUser (t: { teardown (fn: () => unknown): void }) {
   const store = await openStore('sqlite::memory:')
@@ -12,11 +12,14 @@ async function storeWithUser (t: { teardown (fn: () => unknown): void }) {
 
 test('a user read once is served from memory until the ttl, then read again', async (t) => {
   const store = await storeWithUser(t)
-  const users = new UserDirectory(store.db, { ttl: 100 })
+  const clock = testClock()
+  const users = new UserDirectory(store.db, { ttl: 30_000, clock })
   t.strictSame(await users.find('u1'), { id: 'u1', email: 'ada@example.com', roles: ['user'], createdAt: 1_700_000_000_000 }, 'no password hash is held')
   await store.db.deleteFrom('users').where('id', '=', 'u1').execute()
   t.equal((await users.find('u1'))?.email, 'ada@example.com', 'within the ttl, no store read')
-  await sleep(150)
+  clock.advance(30_000)
+  t.equal((await users.find('u1'))?.email, 'ada@example.com', 'still at the ttl itself')
+  clock.advance(1)
   t.equal(await users.find('u1'), undefined, 'after the ttl the store decides')
 })
 

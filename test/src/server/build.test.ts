@@ -1,7 +1,11 @@
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { test } from 'tap'
+import { systemClock } from '../../../src/domain/clock.js'
+import { KEY_RELOAD_INTERVAL_MS } from '../../../src/domain/keys.js'
+import { DEFAULT_TIMINGS } from '../../../src/server/timings.js'
 import { build } from '../../helpers/build.js'
+import { testClock } from '../../helpers/clock.js'
 
 async function rawExchange (port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -49,4 +53,18 @@ test('a path parameter longer than the router allows is 404 not_found', async (t
   const res = await app.inject({ method: 'DELETE', url: `/auth/sessions/${'a'.repeat(150)}` })
   t.equal(res.statusCode, 404)
   t.same(res.json(), { statusCode: 404, error: 'Not Found', code: 'not_found', message: 'No such endpoint' })
+})
+
+test('without clock or timings the app runs on the system clock and the production intervals', async (t) => {
+  const app = await build(t)
+  t.equal(app.clock, systemClock)
+  t.strictSame(app.timings, DEFAULT_TIMINGS)
+  t.strictSame(DEFAULT_TIMINGS, { keyReloadInterval: KEY_RELOAD_INTERVAL_MS, revocationSyncInterval: 1000, pruneInterval: 3600_000, readyTimeout: 2000 })
+})
+
+test('timings given override only the intervals they name', async (t) => {
+  const clock = testClock()
+  const app = await build(t, {}, { clock, timings: { readyTimeout: 50 } })
+  t.equal(app.clock, clock)
+  t.strictSame(app.timings, { ...DEFAULT_TIMINGS, readyTimeout: 50 })
 })

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import SQLite from 'better-sqlite3'
 import { test } from 'tap'
 import { openStore } from '../../../src/store/index.js'
+import { builtModule } from '../../helpers/server-process.js'
 
 test('a non-sqlite DATABASE_URL is refused with a message naming what is supported', async t => {
   await t.rejects(openStore('postgres://gatehouse@localhost/gatehouse'), { message: 'only sqlite: stores are supported by this version' })
@@ -59,20 +61,26 @@ test('a database already migrated by a newer version is refused naming the migra
 
 test('processes opening one new file at the same moment all end up with a migrated store', async t => {
   const file = join(t.testdir(), 'shared.db')
-  const storeModule = new URL('../../../src/store/index.ts', import.meta.url).href
-  // Every process loads first and then opens the file at the same instant.
-  const startAt = Date.now() + 4000
+  // The built store (`npm test` builds first), in plain Node processes: no loader to start in each.
+  const storeModule = pathToFileURL(builtModule('dist/src/store/index.js')).href
+  // Each process loads, says so, and opens the file when told: all of them told at once.
   const script = `const { openStore } = await import(${JSON.stringify(storeModule)});
-await new Promise(resolve => setTimeout(resolve, ${startAt} - Date.now()));
+process.send('loaded');
+await new Promise(resolve => process.once('message', resolve));
 const store = await openStore(${JSON.stringify(`sqlite:${file}`)});
-await store.ping(); await store.close()`
-  const runs = Array.from({ length: 8 }, () => new Promise<{ code: number | null, stderr: string }>(resolve => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] })
+await store.ping(); await store.close(); process.disconnect()`
+  const children = Array.from({ length: 8 }, () => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    t.teardown(() => { child.kill() })
     let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-    child.once('close', code => resolve({ code, stderr }))
-  }))
-  for (const run of await Promise.all(runs)) t.equal(run.code, 0, run.stderr)
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    const loaded = new Promise(resolve => child.once('message', resolve))
+    const exited = new Promise<{ code: number | null, stderr: string }>(resolve => child.once('close', code => resolve({ code, stderr })))
+    return { child, loaded, exited }
+  })
+  await Promise.all(children.map(({ loaded }) => loaded))
+  for (const { child } of children) child.send('open')
+  for (const run of await Promise.all(children.map(({ exited }) => exited))) t.equal(run.code, 0, run.stderr)
 
   const check = new SQLite(file, { readonly: true })
   t.teardown(() => check.close())

@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import { test } from 'tap'
 import gatehouse, { type GatehouseOptions } from '../../../src/verify/index.js'
 import { build } from '../../helpers/build.js'
+import { eventually } from '../../helpers/clock.js'
 import { eddsa, es256, forge, hs256, INVALID_TOKEN_CHALLENGE, INVALID_TOKEN_MESSAGE, MISSING_TOKEN_CHALLENGE, unsigned } from '../../helpers/forge.js'
 import { accessClaims, bearer, logCollector, newKey, nowSeconds, resourceApp, signAccessToken, startJwks } from '../../helpers/tokens.js'
 
@@ -409,22 +410,28 @@ test('a revocation feed outage is logged once, its recovery once, and tokens kee
   let feedDown = false
   const feed = Fastify()
   t.teardown(() => feed.close())
-  feed.get('/revoked', async (_request, reply) => feedDown
-    ? reply.code(503).send({ code: 'not_ready' })
-    : { sessions: [{ sid: 'revoked-session', exp: nowSeconds() + 900 }], cursor: '1' })
+  let polls = 0
+  feed.get('/revoked', async (_request, reply) => {
+    polls++
+    return feedDown
+      ? reply.code(503).send({ code: 'not_ready' })
+      : { sessions: [{ sid: 'revoked-session', exp: nowSeconds() + 900 }], cursor: '1' }
+  })
   const feedUrl = `${await feed.listen({ host: '127.0.0.1', port: 0 })}/revoked`
   const log = logCollector()
   const app = await resourceApp(t, { jwksUrl: jwks.url, revocationUrl: feedUrl, revocationPollInterval: 100 }, { logStream: log.stream })
   const revoked = signAccessToken(key, { sid: 'revoked-session' })
   t.equal((await app.inject({ url: '/orders', headers: bearer(revoked) })).statusCode, 401)
 
+  const feedMessages = () => log.lines.map(line => line.msg).filter(msg => msg.startsWith('gatehouse: revocation feed'))
   feedDown = true
-  await new Promise(resolve => setTimeout(resolve, 350))
+  await eventually(() => feedMessages().length === 1, 'the outage is logged')
+  const failedAt = polls
+  await eventually(() => polls >= failedAt + 2, 'two more polls have failed')
   t.equal((await app.inject({ url: '/orders', headers: bearer(revoked) })).statusCode, 401, 'the known revocation holds while the feed is down')
   t.equal((await app.inject({ url: '/orders', headers: bearer(signAccessToken(key)) })).statusCode, 200)
   feedDown = false
-  const feedMessages = () => log.lines.map(line => line.msg).filter(msg => msg.startsWith('gatehouse: revocation feed'))
-  for (let waited = 0; feedMessages().length < 2 && waited < 3_000; waited += 50) await new Promise(resolve => setTimeout(resolve, 50))
+  await eventually(() => feedMessages().length === 2, 'the recovery is logged')
   const messages = feedMessages()
   t.strictSame(messages, ['gatehouse: revocation feed unreachable; keeping the last known revocations', 'gatehouse: revocation feed reachable again'])
 })

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import { KeysUnavailableError, UnknownKeyError } from '../../../src/verify/errors.js'
 import { createJwksKeySource, type JwksKeySourceOptions } from '../../../src/verify/jwks-keys.js'
+import { eventually, testClock } from '../../helpers/clock.js'
 import { newKey, startJwks, type TestKey } from '../../helpers/tokens.js'
 
 // The key source behind `jwksUrl`, driven directly so its timings can be short.
@@ -35,12 +36,14 @@ test('a kid published after a miss is picked up once the refetch interval has pa
   const old = newKey()
   const next = newKey()
   const jwks = await startJwks(t, [old.jwk])
-  const source = createJwksKeySource({ jwksUrl: jwks.url, refetchInterval: 300 })
+  const clock = testClock()
+  const source = createJwksKeySource({ jwksUrl: jwks.url, clock })
   await t.rejects(source.keyFor(lookup(next)), unknownKey)
   jwks.keys = [old.jwk, next.jwk]
-  await t.rejects(source.keyFor(lookup(next)), unknownKey, 'still unknown inside the interval')
+  clock.advance(4_999)
+  await t.rejects(source.keyFor(lookup(next)), unknownKey, 'still unknown inside the default five seconds')
   t.equal(jwks.requests, 1, 'no fetch inside the interval')
-  await sleep(350)
+  clock.advance(1)
   t.equal(await source.keyFor(lookup(next)), pemOf(next))
   t.equal(jwks.requests, 2)
 })
@@ -95,16 +98,18 @@ test('an unreachable JWKS is 503 for an unknown kid, told once, and told again w
   const key = newKey()
   const jwks = await startJwks(t, [key.jwk])
   const log = availabilityLog()
-  const source = createJwksKeySource({ jwksUrl: jwks.url, refetchInterval: 100, ...log.options })
+  const clock = testClock()
+  const source = createJwksKeySource({ jwksUrl: jwks.url, refetchInterval: 100, clock, ...log.options })
   jwks.failWith = 500
   await t.rejects(source.keyFor(lookup(key)), keysUnavailable)
   await t.rejects(source.keyFor(lookup(key)), keysUnavailable, 'inside the interval, the same verdict without a fetch')
   t.equal(jwks.requests, 1)
-  await sleep(150)
+  clock.advance(100)
   await t.rejects(source.keyFor(lookup(key)), keysUnavailable)
+  t.equal(jwks.requests, 2, 'fetched again after the interval')
   t.strictSame(log.changes, [false], 'the outage is told once')
   jwks.failWith = undefined
-  await sleep(150)
+  clock.advance(100)
   t.equal(await source.keyFor(lookup(key)), pemOf(key))
   t.strictSame(log.changes, [false, true])
 })
@@ -118,7 +123,9 @@ test('cached keys keep verifying, without waiting, while the JWKS is unreachable
   t.teardown(() => source.stop())
   t.equal(await source.keyFor(lookup(key)), pemOf(key))
   jwks.failWith = 500
-  await sleep(120)
+  const failedFrom = jwks.requests
+  // Refreshes never overlap: the second failed request means the first has been answered.
+  await eventually(() => jwks.requests >= failedFrom + 2, 'a background refresh has failed')
   t.strictSame(log.changes, [false], 'the background refresh noticed the outage, once')
   jwks.failWith = undefined
   jwks.hang = true
@@ -154,7 +161,9 @@ test('a key the JWKS stops publishing is dropped at the next background refresh'
   source.start()
   t.teardown(() => source.stop())
   jwks.keys = jwks.keys.slice(1)
-  await sleep(150)
+  const changedAt = jwks.requests
+  // Refreshes never overlap: the second request after the change means the first has been read.
+  await eventually(() => jwks.requests >= changedAt + 2, 'a background refresh after the change has completed')
   source.stop()
   const requests = jwks.requests
   await t.rejects(source.keyFor(lookup(key)), unknownKey, 'the withdrawn key is refused as unknown')

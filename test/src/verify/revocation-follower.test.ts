@@ -3,6 +3,7 @@ import Fastify from 'fastify'
 import { test } from 'tap'
 import { RevocationFollower, type RevocationFollowerOptions } from '../../../src/verify/revocation-follower.js'
 import { build } from '../../helpers/build.js'
+import { eventually, testClock } from '../../helpers/clock.js'
 import { bearer, nowSeconds } from '../../helpers/tokens.js'
 
 // The follower of Gatehouse's /.well-known/revoked-sessions feed, against a feed server the test scripts.
@@ -183,6 +184,20 @@ test('a revocation holds until its exp plus the clock tolerance, and is then dro
   t.equal(revocations.size, 2, 'an entry past exp and tolerance is dropped at the poll')
 })
 
+test('with a clock given, it alone decides when a revocation has expired', async (t) => {
+  const exp = 2_000_000_000
+  const feed = await startFeed(t, () => ({ body: { sessions: [{ sid: 'live', exp }], cursor: '1' } }))
+  const clock = testClock(exp * 1000 + 4_999)
+  const { revocations } = follower(t, feed.url, { clockTolerance: 5_000, clock })
+  await revocations.poll()
+  t.ok(revocations.has('live'), 'inside the tolerance past exp, by the clock')
+  clock.advance(1)
+  t.notOk(revocations.has('live'), 'refused no more once the clock has passed it')
+  t.equal(revocations.size, 1, 'held until the next poll')
+  await revocations.poll()
+  t.equal(revocations.size, 0, 'which drops it')
+})
+
 test('polls that overlap share one request', async (t) => {
   const feed = await startFeed(t, () => page(['s1'], '1'))
   const { revocations } = follower(t, feed.url)
@@ -194,7 +209,7 @@ test('start polls on an interval and stop ends it', async (t) => {
   const feed = await startFeed(t, () => page([], '0'))
   const { revocations } = follower(t, feed.url)
   revocations.start(30)
-  await sleep(200)
+  await eventually(() => feed.asked.length >= 3, 'three polls')
   revocations.stop()
   t.ok(feed.asked.length >= 3, `polled ${feed.asked.length} times`)
   // A poll sent just before stop() may reach the feed after it: let it finish (poll() joins it) before counting.
