@@ -48,7 +48,7 @@ export function createLoginThrottle (options: { maxAttempts: number, windowSecon
       if (entry.attempts < options.maxAttempts) windows.delete(key)
     }
     for (const key of windows.keys()) {
-      if (windows.size < maxEntries) return
+      if (windows.size < maxEntries) break
       windows.delete(key)
     }
   }

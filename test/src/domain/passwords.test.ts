@@ -1,7 +1,7 @@
 import argon2 from 'argon2'
 import { test } from 'tap'
 import { parseConfig } from '../../../src/server/config.js'
-import { OverloadedError } from '../../../src/server/http-errors.js'
+import { Overloaded } from '../../../src/domain/errors.js'
 import { HashingProcess } from '../../../src/domain/hashing-process.js'
 import { acceptablePassword, createPasswordHasher, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../src/domain/passwords.js'
 
@@ -96,14 +96,14 @@ test('verifyDummy spends a verification and resolves whatever the password', asy
   }
 })
 
-test('argon2 work beyond the queue bound is refused with OverloadedError', async (t) => {
+test('argon2 work beyond the queue bound is refused as Overloaded', async (t) => {
   const hasher = createPasswordHasher(CHEAP, 2)
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.allSettled([
     hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.verifyDummy(PASSWORD)
   ])
   t.same(results.map(r => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected'])
-  for (const r of results) if (r.status === 'rejected') t.ok(r.reason instanceof OverloadedError)
+  for (const r of results) if (r.status === 'rejected') t.ok(r.reason instanceof Overloaded)
   t.same(await hasher.verify(hash, PASSWORD), { ok: true, needsRehash: false }, 'capacity returns once the work is done')
 })
 
@@ -141,5 +141,5 @@ test('calls waiting for their turn count against the queue bound', async (t) => 
     hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD)
   ])
   t.same(results.map(r => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected'], 'one running and two waiting fill a bound of three')
-  t.ok((results[3] as PromiseRejectedResult).reason instanceof OverloadedError)
+  t.ok((results[3] as PromiseRejectedResult).reason instanceof Overloaded)
 })

@@ -24,7 +24,7 @@ test('the defaults are those of API.md', async (t) => {
     accessTokenTtl: 900,
     refreshTokenTtl: 2592000,
     sessionMaxAge: 7776000,
-    refreshReuseInterval: 0,
+    refreshReuseInterval: 10,
     loginMaxAttempts: 10,
     loginWindow: 900,
     rateLimitMax: 300,
@@ -36,7 +36,7 @@ test('the defaults are those of API.md', async (t) => {
   t.same(parseConfig({}), expected)
 })
 
-test('set variables are read and typed', async (t) => {
+test('set variables are read and typed (a session shorter than an access token and a strict reuse interval included)', async (t) => {
   const config = parseConfig({
     HOST: '0.0.0.0',
     PORT: '8080',
@@ -46,8 +46,8 @@ test('set variables are read and typed', async (t) => {
     JWT_AUDIENCE: 'api',
     ACCESS_TOKEN_TTL: '300',
     REFRESH_TOKEN_TTL: '3600',
-    SESSION_MAX_AGE: '86400',
-    REFRESH_REUSE_INTERVAL: '10',
+    SESSION_MAX_AGE: '60',
+    REFRESH_REUSE_INTERVAL: '0',
     LOGIN_MAX_ATTEMPTS: '5',
     LOGIN_WINDOW: '60',
     RATE_LIMIT_MAX: '100',
@@ -64,8 +64,8 @@ test('set variables are read and typed', async (t) => {
     jwt: { algorithm: 'EdDSA', secret: undefined, issuer: 'https://auth.example.com', audience: 'api' },
     accessTokenTtl: 300,
     refreshTokenTtl: 3600,
-    sessionMaxAge: 86400,
-    refreshReuseInterval: 10,
+    sessionMaxAge: 60,
+    refreshReuseInterval: 0,
     loginMaxAttempts: 5,
     loginWindow: 60,
     rateLimitMax: 100,
@@ -114,7 +114,7 @@ test('each bad value is a ConfigError whose one-line message names the variable'
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '1' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '127.0.0.1, *' }, 'TRUST_PROXY'],
-    [{ ACCESS_TOKEN_TTL: '3600', SESSION_MAX_AGE: '60' }, 'SESSION_MAX_AGE']
+    [{ REFRESH_REUSE_INTERVAL: '-1' }, 'REFRESH_REUSE_INTERVAL']
   ]
   for (const [env, name] of cases) {
     const err = configError(env)

@@ -166,7 +166,7 @@ test('a bad value is a ConfigError naming the option, not the environment variab
   const cases: Array<[GatehouseServerSettings, string]> = [
     [{ jwtAlg: 'HS256' }, 'gatehouse/server: jwtSecret is required when jwtAlg is HS256'],
     [{ jwtAlg: 'HS256', jwtSecret: 'short' }, 'gatehouse/server: jwtSecret must be at least 32 bytes when jwtAlg is HS256'],
-    [{ accessTokenTtl: 7200, sessionMaxAge: 3600 }, 'gatehouse/server: sessionMaxAge must not be shorter than accessTokenTtl'],
+    [{ refreshReuseInterval: -1 }, 'gatehouse/server: refreshReuseInterval must be >= 0'],
     [{ argon2MemoryCost: 1 }, 'gatehouse/server: argon2MemoryCost must be >= 8192']
   ]
   const app = Fastify()

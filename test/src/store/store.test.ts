@@ -84,5 +84,5 @@ await store.ping(); await store.close(); process.disconnect()`
 
   const check = new SQLite(file, { readonly: true })
   t.teardown(() => check.close())
-  t.same(check.prepare('select name from kysely_migration order by name').all(), [{ name: '0001_core' }, { name: '0002_lifecycle' }], 'each migration ran once')
+  t.same(check.prepare('select name from kysely_migration order by name').all(), [{ name: '0001_core' }, { name: '0002_lifecycle' }, { name: '0003_audit_detail' }], 'each migration ran once')
 })
