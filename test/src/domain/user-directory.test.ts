@@ -13,10 +13,13 @@ async function storeWithUser (t: { teardown (fn: () => unknown): void }) {
 test('a user read once is served from memory until the ttl, then read again', async (t) => {
   const store = await storeWithUser(t)
   const users = new UserDirectory(store.db, { ttl: 100 })
+  t.equal(users.cached('u1'), undefined, 'nothing is held before the first read')
   t.strictSame(await users.find('u1'), { id: 'u1', email: 'ada@example.com', roles: ['user'], createdAt: 1_700_000_000_000 }, 'no password hash is held')
+  t.equal(users.cached('u1')?.email, 'ada@example.com', 'then it is held')
   await store.db.deleteFrom('users').where('id', '=', 'u1').execute()
   t.equal((await users.find('u1'))?.email, 'ada@example.com', 'within the ttl, no store read')
   await sleep(150)
+  t.equal(users.cached('u1'), undefined, 'after the ttl it is no longer held')
   t.equal(await users.find('u1'), undefined, 'after the ttl the store decides')
 })
 
