@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { pino } from 'pino'
 import { test } from 'tap'
-import { loggerOptions, requestLogger } from '../../../src/server/logger.js'
+import { lazyChildLoggers, loggerOptions } from '../../../src/server/logger.js'
 
 /** A pino logger built from loggerOptions, writing its JSON lines into an array. */
 function capture (level = 'info') {
@@ -76,19 +76,20 @@ test('password and token fields are censored at the top level and one level down
   t.notMatch(raw(), /pw-top|rt-top|at-top|pw-nested|rt-nested|at-nested/)
 })
 
-test('a request logger becomes a pino child, request id bound, only when it writes a line', async t => {
+test('a lazy child logger becomes a pino child, its bindings bound, only when it writes a line', async t => {
   const { log, lines } = capture('info')
-  const child = log.child
+  const pinoChild = log.child
   let made = 0
-  log.child = function (this: typeof log, ...args: Parameters<typeof child>) { made++; return child.apply(this, args) } as typeof child
-  const quiet = requestLogger(log, { reqId: 'req-1' }, {})
+  log.child = function (this: typeof log, ...args: Parameters<typeof pinoChild>) { made++; return pinoChild.apply(this, args) } as typeof pinoChild
+  lazyChildLoggers(log)
+  const quiet = log.child({ reqId: 'req-1' }, {})
   quiet.debug('below the level')
   quiet.trace('below the level')
   quiet.silent('never')
   t.equal(made, 0, 'nothing logged, no child made')
   t.equal(quiet.level, 'info', 'the level is the parent\'s')
 
-  const loud = requestLogger(log, { reqId: 'req-2' }, {})
+  const loud = log.child({ reqId: 'req-2' })
   loud.info({ password: 'pw-1' }, 'first')
   loud.warn('second')
   loud.error('third')
@@ -99,29 +100,36 @@ test('a request logger becomes a pino child, request id bound, only when it writ
   loud.level = 'debug'
   loud.debug('now enabled')
   t.equal(loud.level, 'debug')
-  t.equal(log.level, 'info', 'a request\'s level change stays with its child')
+  t.equal(log.level, 'info', 'a child\'s level change stays with it')
   loud.child({ step: 'inner' }).info('nested')
   t.match(lines.slice(-2), [{ reqId: 'req-2', msg: 'now enabled' }, { reqId: 'req-2', step: 'inner', msg: 'nested' }])
 
-  const raised = requestLogger(log, { reqId: 'req-3' }, {})
+  const raised = log.child({ reqId: 'req-3' })
   raised.level = 'error'
   raised.warn('below its own level')
-  t.equal(lines.length, 6, 'a level set on the request logger applies to it')
+  t.equal(lines.length, 6, 'a level set on the lazy child applies to it')
 })
 
-test('a route with its own level or serializers, or a logger that is not pino, gets a child at once', async t => {
+test('a child with options of its own (a route\'s level or serializers) is a pino child at once', async t => {
   const { log, lines } = capture('info')
-  requestLogger(log, { reqId: 'req-4' }, { level: 'warn' }).info('below the route level')
-  requestLogger(log, { reqId: 'req-5' }, { serializers: { extra: () => 'serialized' } }).info({ extra: 1 }, 'with serializers')
+  lazyChildLoggers(log)
+  log.child({ reqId: 'req-4' }, { level: 'warn' }).info('below the route level')
+  log.child({ reqId: 'req-5' }, { serializers: { extra: () => 'serialized' } }).info({ extra: 1 }, 'with serializers')
   t.same(lines.map(l => [l.reqId, l.msg, l.extra]), [['req-5', 'with serializers', 'serialized']])
-  const plain = { level: 'info', info () {}, error () {}, debug () {}, fatal () {}, warn () {}, trace () {}, silent () {}, child: () => plain }
-  t.equal(requestLogger(plain, { reqId: 'req-6' }, {}), plain)
 })
 
-test('Fastify logs a request through the lazy request logger as it would through its own child', async t => {
+test('a logger without levels (Fastify\'s when logging is off) is left as it is', async t => {
+  const child = () => quietLogger
+  const quietLogger = { level: 'silent', info () {}, error () {}, debug () {}, fatal () {}, warn () {}, trace () {}, silent () {}, child }
+  lazyChildLoggers(quietLogger)
+  t.equal(quietLogger.child, child)
+})
+
+test('Fastify logs a request through a lazy child as it would through its own', async t => {
   const raw: string[] = []
   const stream = new Writable({ write (chunk: Buffer, _encoding, done) { raw.push(chunk.toString()); done() } })
-  const app = Fastify({ logger: { ...loggerOptions('info', false), stream }, childLoggerFactory: requestLogger })
+  const app = Fastify({ logger: { ...loggerOptions('info', false), stream } })
+  lazyChildLoggers(app.log)
   t.teardown(() => app.close())
   app.get('/', async (request) => { request.log.info('in the handler'); return { ok: true } })
   await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer secret-jwt' } })
