@@ -30,3 +30,16 @@ test('an unknown id is not remembered: an account created later is found at once
   await store.db.insertInto('users').values({ id: 'u2', email: 'bob@example.com', password_hash: 'x', roles: '["user"]', created_at: 1 }).execute()
   t.equal((await users.find('u2'))?.email, 'bob@example.com')
 })
+
+test('at most max users are held, the least recently shown dropped first', async (t) => {
+  const store = await storeWithUser(t)
+  for (const id of ['u2', 'u3']) await store.db.insertInto('users').values({ id, email: `${id}@example.com`, password_hash: 'x', roles: '["user"]', created_at: 1 }).execute()
+  const users = new UserDirectory(store.db, { max: 2 })
+  await users.find('u1')
+  await users.find('u2')
+  t.ok(users.cached('u1'), 'u1 shown again: u2 is now the oldest')
+  await users.find('u3')
+  t.equal(users.cached('u2'), undefined, 'u2 was dropped')
+  t.ok(users.cached('u1'))
+  t.ok(users.cached('u3'))
+})
