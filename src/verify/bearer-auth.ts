@@ -130,7 +130,8 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     const header = headerOf(token)
     if (typeof header !== 'object' || header === null) throw new InvalidTokenError()
     const { alg, kid } = header as TokenHeader
-    const key = await keyFor({ alg, kid })
+    const lookup = keyFor({ alg, kid })
+    const key = lookup instanceof Promise ? await lookup : lookup
     const claims = verifierFor(key)(token)
     if (!hasValidClaimShape(claims, Math.floor(Date.now() / 1000), options.clockToleranceSeconds)) throw new InvalidTokenError()
     verifiedTokens.remember(token, {
