@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { availableParallelism } from 'node:os'
 import autocannon from 'autocannon'
-import { RevocationList } from '../dist/src/revocations.js'
+import { RevocationList } from '../dist/src/domain/revocations.js'
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3)
 const DURATION = Number(process.env.DURATION ?? 10)

@@ -1,5 +1,5 @@
 // Installs the peers' packages into bench/.peers/ (git-ignored), once, and
-// checks for Debian's Tornado + PyJWT. Run by bench/run.js; also runnable alone.
+// checks for Debian's Tornado + PyJWT and wrk. Run by bench/run.js; also runnable alone.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -37,7 +37,23 @@ export function installPythonPeer () {
   return undefined
 }
 
+const hasWrk = () => run('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0
+
+/** Debian's wrk, the load generator (apt-get update first when the package lists are missing or stale). */
+export function installWrk () {
+  if (hasWrk()) return
+  console.log('installing wrk with apt-get')
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', 'wrk'], { env })
+  if (install().status !== 0) {
+    run('apt-get', ['update'], { env })
+    install()
+  }
+  if (!hasWrk()) throw new Error('wrk is needed and apt-get could not install it: install Debian\'s wrk and run the bench again')
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  installWrk()
   installNodePeers()
   const skipped = installPythonPeer()
   console.log(skipped ?? 'peers ready')

@@ -40,16 +40,17 @@ export interface PasswordHasher {
 const DEFAULT_MAX_PENDING = 32
 
 /**
- * argon2 hashes running at once: one per core this process may use, and at
- * least two so the hashing process always has the next one while a reply
- * goes out. More would not hash faster, only hold more memory.
+ * argon2 hashes running at once (and threads in the hashing process): one per
+ * core this process may use, and at least two so the hashing process always
+ * has the next one while a reply goes out. More would not hash faster, only
+ * hold more memory.
  */
 export const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism())
 
 export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT_MAX_PENDING, concurrency = DEFAULT_CONCURRENCY): PasswordHasher {
   const options = { type: argon2.argon2id as 2, ...params }
   const limit = pLimit(concurrency)
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(concurrency)
 
   function gated<T> (work: () => Promise<T>): Promise<T> {
     if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new Overloaded())

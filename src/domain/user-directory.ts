@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache'
 import type { Db } from '../store/index.js'
 import { systemClock, type Clock } from './clock.js'
 import { findUserById, type User } from './users.js'
@@ -18,24 +17,42 @@ export interface UserDirectoryOptions {
  * through the API (emails and creation times are fixed; roles change only in
  * the store, and tokens carry their own), so `ttl` bounds how stale a shown
  * user can be. Accounts that do not exist are not remembered.
+ *
+ * At most `max` users, the least recently shown dropped first: a Map keeps
+ * insertion order and a user shown again moves to its end.
  */
 export class UserDirectory {
   readonly #db: Db
-  readonly #cache: LRUCache<string, User>
+  readonly #max: number
+  readonly #ttl: number
+  readonly #clock: Clock
+  readonly #held = new Map<string, { user: User, readAt: number }>()
 
   constructor (db: Db, options: UserDirectoryOptions = {}) {
     this.#db = db
-    // Read at every lookup (ttlResolution 0), so a clock a test moves is seen at once.
-    this.#cache = new LRUCache<string, User>({ max: options.max ?? 10_000, ttl: options.ttl ?? 30_000, perf: options.clock ?? systemClock, ttlResolution: 0 })
+    this.#max = options.max ?? 10_000
+    this.#ttl = options.ttl ?? 30_000
+    this.#clock = options.clock ?? systemClock
+  }
+
+  /** The user if it is held and fresh, without a store read (nor a promise). */
+  cached (id: string): User | undefined {
+    const held = this.#held.get(id)
+    if (held === undefined) return undefined
+    this.#held.delete(id)
+    if (this.#clock.now() - held.readAt > this.#ttl) return undefined
+    this.#held.set(id, held)
+    return held.user
   }
 
   async find (id: string): Promise<User | undefined> {
-    const cached = this.#cache.get(id)
+    const cached = this.cached(id)
     if (cached !== undefined) return cached
     const found = await findUserById(this.#db, id)
     if (found === undefined) return undefined
     const user: User = { id: found.id, email: found.email, roles: found.roles, createdAt: found.createdAt }
-    this.#cache.set(id, user)
+    this.#held.set(id, { user, readAt: this.#clock.now() })
+    if (this.#held.size > this.#max) this.#held.delete(this.#held.keys().next().value as string)
     return user
   }
 }

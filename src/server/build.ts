@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { sendError } from '../verify/error-reply.js'
 import gatehouseApp, { BODY_LIMIT, type AppOptions } from './app.js'
 import type { GatehouseConfig } from './config.js'
-import { loggerOptions } from './logger.js'
+import { lazyChildLoggers, loggerOptions } from './logger.js'
 
 export { BODY_LIMIT }
 
@@ -42,6 +42,8 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     clientErrorHandler: replyToClientError
   })
+  // A request's pino child is made only if the request logs something.
+  lazyChildLoggers(app.log)
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
   await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings })
   return app

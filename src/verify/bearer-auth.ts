@@ -5,7 +5,7 @@ import { contractError, sendError } from './error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from './errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from './claims.js'
 import type { RevocationSet } from './revocation-set.js'
-import { VerifiedTokens } from './verified-tokens.js'
+import { VerifiedTokens, type VerifiedToken } from './verified-tokens.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -61,6 +61,7 @@ export interface BearerAuth {
 // Scheme case-insensitive, one space, then three base64url parts: padding,
 // whitespace or anything else makes the header malformed.
 const BEARER = /^bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
+const BEARER_SCHEME = /^bearer $/i
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti', 'sid']
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000
 
@@ -129,10 +130,17 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   }
   const verifiedTokens = new VerifiedTokens(VERIFIED_TOKEN_CACHE_SIZE)
 
+  // Every token one key signs has the same header: the last one decoded is
+  // kept, so a stream of new tokens is not decoded twice (here and in fast-jwt).
+  let lastHeader: { segment: string, header: unknown } | undefined
+  function headerOf (token: string): unknown {
+    const segment = token.slice(0, token.indexOf('.'))
+    if (lastHeader?.segment !== segment) lastHeader = { segment, header: JSON.parse(Buffer.from(segment, 'base64url').toString()) }
+    return lastHeader.header
+  }
+
   /** The claims of a remembered token, while its key is still the one that verified it. */
-  async function recall (token: string): Promise<AccessTokenClaims | undefined> {
-    const remembered = verifiedTokens.get(token, now())
-    if (remembered === undefined) return undefined
+  async function recall (token: string, remembered: VerifiedToken): Promise<AccessTokenClaims | undefined> {
     // A withdrawn or replaced key's tokens are refused at once, not at their exp.
     let current: string | Buffer | undefined
     try {
@@ -144,15 +152,16 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return current === remembered.key ? remembered.claims : undefined
   }
 
-  /** Every check but revocation, which the caller makes on every request. */
-  async function verifyToken (token: string): Promise<AccessTokenClaims> {
-    const recalled = await recall(token)
+  /** Every check but revocation, which the caller makes on every request; `remembered` is the token's entry if it has one. */
+  async function verifyToken (token: string, remembered: VerifiedToken | undefined): Promise<AccessTokenClaims> {
+    const recalled = remembered === undefined ? undefined : await recall(token, remembered)
     if (recalled !== undefined) return recalled
     // Only the header picks the key; the verifier reads the rest.
-    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()) as unknown
+    const header = headerOf(token)
     if (typeof header !== 'object' || header === null) throw new InvalidTokenError()
     const { alg, kid } = header as TokenHeader
-    const key = await keyFor({ alg, kid })
+    const lookup = keyFor({ alg, kid })
+    const key = lookup instanceof Promise ? await lookup : lookup
     const claims = verifierFor(key)(token)
     if (!isValidAt(claims, now(), tolerance)) throw new InvalidTokenError()
     verifiedTokens.remember(token, {
@@ -168,12 +177,15 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
     const authorization = request.headers.authorization
     if (authorization === undefined) return new MissingTokenError()
-    const token = BEARER.exec(authorization)?.[1]
+    // A remembered token matched BEARER when it was verified: after the same scheme it needs no regex again.
+    const candidate = BEARER_SCHEME.test(authorization.slice(0, 7)) ? authorization.slice(7) : undefined
+    const remembered = candidate === undefined ? undefined : verifiedTokens.get(candidate, now())
+    const token = remembered === undefined ? BEARER.exec(authorization)?.[1] : candidate
     if (token === undefined) return new InvalidTokenError()
 
     let claims: AccessTokenClaims
     try {
-      claims = await verifyToken(token)
+      claims = await verifyToken(token, remembered)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
       return isContractError(error) ? error : new InvalidTokenError()

@@ -1,5 +1,4 @@
 import type { Algorithm } from 'fast-jwt'
-import { LRUCache } from 'lru-cache'
 import type { AccessTokenClaims } from './claims.js'
 
 export interface VerifiedToken {
@@ -12,31 +11,73 @@ export interface VerifiedToken {
 }
 
 /**
+ * The index of a token: a number made of the eight characters before the
+ * last one of its signature (the last carries few bits). Hashing the whole
+ * 600-character token, a new string on every request, for a lookup was the
+ * largest cost of a request with a remembered token. Two tokens with one index
+ * take turns in its slot; the entry keeps the whole token, which must match.
+ */
+const INDEX_CHARS = 8
+function indexOf (token: string): number {
+  let index = 0
+  for (let i = token.length - INDEX_CHARS - 1; i < token.length - 1; i++) index = (Math.imul(index, 31) + token.charCodeAt(i)) | 0
+  return index
+}
+
+interface Entry {
+  token: string
+  verified: VerifiedToken
+  /** When it last went to the end of the order (a count of such moves). */
+  movedAt: number
+}
+
+/**
  * Access tokens that passed every check but revocation. A client reusing its
  * token pays for the signature and the claim checks once; nothing here
  * outlives the token's `exp` (plus the clock tolerance), and only verified
  * tokens get in, so no request can fill it with garbage.
+ *
+ * At most `max` tokens; the one first in the order goes. A Map keeps the
+ * order: a remembered token goes to its end, and so does a token used again
+ * once it is in the older half. A token used within the last max / 2 moves is
+ * never the one dropped, and most uses move nothing.
  */
 export class VerifiedTokens {
-  readonly #entries: LRUCache<string, VerifiedToken>
+  readonly #max: number
+  readonly #entries = new Map<number, Entry>()
+  #moves = 0
 
   constructor (max: number) {
-    this.#entries = new LRUCache({ max })
+    this.#max = max
   }
 
   /** The entry for this token while it is unexpired at `now`. */
   get (token: string, now: number): VerifiedToken | undefined {
-    const entry = this.#entries.get(token)
-    if (entry === undefined || now < entry.expiresAt) return entry
-    this.#entries.delete(token)
-    return undefined
+    const index = indexOf(token)
+    const entry = this.#entries.get(index)
+    // Another token under the same index (one sharing a signature, a forged header or payload) is not this one.
+    if (entry === undefined || entry.token !== token) return undefined
+    if (now >= entry.verified.expiresAt) {
+      this.#entries.delete(index)
+      return undefined
+    }
+    if (this.#moves - entry.movedAt >= this.#max / 2) this.#moveToEnd(index, entry)
+    return entry.verified
   }
 
-  remember (token: string, entry: VerifiedToken): void {
-    this.#entries.set(token, entry)
+  remember (token: string, verified: VerifiedToken): void {
+    this.#moveToEnd(indexOf(token), { token, verified, movedAt: 0 })
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as number)
   }
 
   forget (token: string): void {
-    this.#entries.delete(token)
+    const index = indexOf(token)
+    if (this.#entries.get(index)?.token === token) this.#entries.delete(index)
+  }
+
+  #moveToEnd (index: number, entry: Entry) {
+    this.#entries.delete(index)
+    entry.movedAt = ++this.#moves
+    this.#entries.set(index, entry)
   }
 }

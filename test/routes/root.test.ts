@@ -22,9 +22,11 @@ test('GET / without a token greets a guest', async (t) => {
 test('GET / with a valid token greets the user by email', async (t) => {
   const app = await build(t)
   const token = await tokenFor(app, '  Ada@Example.com ')
-  const res = await app.inject({ url: '/', headers: { authorization: `Bearer ${token}` } })
-  t.equal(res.statusCode, 200)
-  t.same(res.json(), { message: 'Hello, ada@example.com!' })
+  for (const from of ['the store', 'memory']) {
+    const res = await app.inject({ url: '/', headers: { authorization: `Bearer ${token}` } })
+    t.equal(res.statusCode, 200, from)
+    t.same(res.json(), { message: 'Hello, ada@example.com!' })
+  }
 })
 
 test('GET / with a present but invalid token is 401 invalid_token, not a guest greeting', async (t) => {

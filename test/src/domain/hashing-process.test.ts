@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import argon2 from 'argon2'
 import { test } from 'tap'
@@ -17,7 +18,7 @@ const alive = (pid: number) => {
 }
 
 test('argon2 runs in another process at the lowest CPU priority, started at the first job', async (t) => {
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(2)
   t.teardown(() => hashing.close())
   t.equal(hashing.pid, undefined, 'nothing runs before a job')
   const hash = await hashing.run({ op: 'hash', password: PASSWORD, options })
@@ -30,14 +31,22 @@ test('argon2 runs in another process at the lowest CPU priority, started at the 
   t.equal(getPriority(), 0, 'the server itself keeps its priority')
 })
 
+test('the hashing process has as many libuv threads as it was asked for', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const hashing = new HashingProcess(3)
+  t.teardown(() => hashing.close())
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  const environ = readFileSync(`/proc/${hashing.pid as number}/environ`, 'utf8').split('\0')
+  t.ok(environ.includes('UV_THREADPOOL_SIZE=3'), 'one per hash run at once, whatever the server was given')
+})
+
 test('what argon2 refuses is a HashingJobError', async (t) => {
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(2)
   t.teardown(() => hashing.close())
   await t.rejects(hashing.run({ op: 'verify', hash: 'not-a-hash', password: PASSWORD }), HashingJobError)
 })
 
 test('a hashing process that dies fails the jobs it held, and the next job starts another', async (t) => {
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(2)
   t.teardown(() => hashing.close())
   await hashing.run({ op: 'hash', password: PASSWORD, options })
   const first = hashing.pid as number
@@ -50,7 +59,7 @@ test('a hashing process that dies fails the jobs it held, and the next job start
 })
 
 test('close ends the process, and refuses jobs after it', async (t) => {
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(2)
   await hashing.run({ op: 'hash', password: PASSWORD, options })
   const pid = hashing.pid as number
   await hashing.close()
@@ -62,7 +71,7 @@ test('close ends the process, and refuses jobs after it', async (t) => {
 
 test('the worker run is the compiled one, even from source: no TypeScript loader starts with each process', async (t) => {
   t.match(DEFAULT_WORKER, /dist[/\\]src[/\\]domain[/\\]hashing-worker\.js$/)
-  const hashing = new HashingProcess()
+  const hashing = new HashingProcess(2)
   t.teardown(() => hashing.close())
   await hashing.run({ op: 'hash', password: PASSWORD, options })
   const commandLine = execFileSync('ps', ['-o', 'args=', '-p', String(hashing.pid)], { encoding: 'utf8' }).trim()
@@ -70,5 +79,5 @@ test('the worker run is the compiled one, even from source: no TypeScript loader
 })
 
 test('a missing worker is refused when the hashing process is made, naming the build', async (t) => {
-  t.throws(() => new HashingProcess('/nowhere/hashing-worker.js'), { message: 'the password hashing worker /nowhere/hashing-worker.js is missing: run `npm run build` first' })
+  t.throws(() => new HashingProcess(2, '/nowhere/hashing-worker.js'), { message: 'the password hashing worker /nowhere/hashing-worker.js is missing: run `npm run build` first' })
 })

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { pino } from 'pino'
 import { test } from 'tap'
-import { loggerOptions } from '../../../src/server/logger.js'
+import { lazyChildLoggers, loggerOptions } from '../../../src/server/logger.js'
 
 /** A pino logger built from loggerOptions, writing its JSON lines into an array. */
 function capture (level = 'info') {
@@ -74,4 +74,67 @@ test('password and token fields are censored at the top level and one level down
   t.match(lines[0], { password: '[redacted]', refresh_token: '[redacted]', access_token: '[redacted]' })
   t.match(lines[1], { body: { email: 'a@example.com', password: '[redacted]', refresh_token: '[redacted]', access_token: '[redacted]' } })
   t.notMatch(raw(), /pw-top|rt-top|at-top|pw-nested|rt-nested|at-nested/)
+})
+
+test('a lazy child logger becomes a pino child, its bindings bound, only when it writes a line', async t => {
+  const { log, lines } = capture('info')
+  const pinoChild = log.child
+  let made = 0
+  log.child = function (this: typeof log, ...args: Parameters<typeof pinoChild>) { made++; return pinoChild.apply(this, args) } as typeof pinoChild
+  lazyChildLoggers(log)
+  const quiet = log.child({ reqId: 'req-1' }, {})
+  quiet.debug('below the level')
+  quiet.trace('below the level')
+  quiet.silent('never')
+  t.equal(made, 0, 'nothing logged, no child made')
+  t.equal(quiet.level, 'info', 'the level is the parent\'s')
+
+  const loud = log.child({ reqId: 'req-2' })
+  loud.info({ password: 'pw-1' }, 'first')
+  loud.warn('second')
+  loud.error('third')
+  loud.fatal('fourth')
+  t.equal(made, 1, 'one child for all its lines')
+  t.same(lines.map(l => [l.reqId, l.msg, l.password]), [['req-2', 'first', '[redacted]'], ['req-2', 'second', undefined], ['req-2', 'third', undefined], ['req-2', 'fourth', undefined]])
+
+  loud.level = 'debug'
+  loud.debug('now enabled')
+  t.equal(loud.level, 'debug')
+  t.equal(log.level, 'info', 'a child\'s level change stays with it')
+  loud.child({ step: 'inner' }).info('nested')
+  t.match(lines.slice(-2), [{ reqId: 'req-2', msg: 'now enabled' }, { reqId: 'req-2', step: 'inner', msg: 'nested' }])
+
+  const raised = log.child({ reqId: 'req-3' })
+  raised.level = 'error'
+  raised.warn('below its own level')
+  t.equal(lines.length, 6, 'a level set on the lazy child applies to it')
+})
+
+test('a child with options of its own (a route\'s level or serializers) is a pino child at once', async t => {
+  const { log, lines } = capture('info')
+  lazyChildLoggers(log)
+  log.child({ reqId: 'req-4' }, { level: 'warn' }).info('below the route level')
+  log.child({ reqId: 'req-5' }, { serializers: { extra: () => 'serialized' } }).info({ extra: 1 }, 'with serializers')
+  t.same(lines.map(l => [l.reqId, l.msg, l.extra]), [['req-5', 'with serializers', 'serialized']])
+})
+
+test('a logger without levels (Fastify\'s when logging is off) is left as it is', async t => {
+  const child = () => quietLogger
+  const quietLogger = { level: 'silent', info () {}, error () {}, debug () {}, fatal () {}, warn () {}, trace () {}, silent () {}, child }
+  lazyChildLoggers(quietLogger)
+  t.equal(quietLogger.child, child)
+})
+
+test('Fastify logs a request through a lazy child as it would through its own', async t => {
+  const raw: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { raw.push(chunk.toString()); done() } })
+  const app = Fastify({ logger: { ...loggerOptions('info', false), stream } })
+  lazyChildLoggers(app.log)
+  t.teardown(() => app.close())
+  app.get('/', async (request) => { request.log.info('in the handler'); return { ok: true } })
+  await app.inject({ method: 'GET', url: '/', headers: { authorization: 'Bearer secret-jwt' } })
+  const lines = raw.map(l => JSON.parse(l) as { msg?: string, reqId?: string })
+  t.same(lines.map(l => l.msg), ['incoming request', 'in the handler', 'request completed'])
+  t.ok(lines.every(l => l.reqId === 'req-1'), 'every line carries the request id')
+  t.notMatch(raw.join(''), /secret-jwt/)
 })

@@ -130,6 +130,18 @@ test('a remembered token does not vouch for the same header and claims under ano
   t.equal(forged.json().code, 'invalid_token')
 })
 
+test('a remembered token\'s signature does not vouch for another header or payload', async (t) => {
+  const { app, key } = await guardedApp(t)
+  const token = signAccessToken(key, { sub: 'user-1' })
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+  const [header, , signature] = token.split('.')
+  const [, otherPayload] = signAccessToken(key, { sub: 'user-2' }).split('.')
+  const forged = await app.inject({ url: '/orders', headers: bearer(`${header}.${otherPayload}.${signature}`) })
+  t.equal(forged.statusCode, 401)
+  t.equal(forged.json().code, 'invalid_token')
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'the genuine token is still accepted')
+})
+
 test('a remembered token is refused by both paths at once when its key is withdrawn, or replaced under the same kid', async (t) => {
   const { app, keys, key } = await guardedApp(t)
   const token = signAccessToken(key)

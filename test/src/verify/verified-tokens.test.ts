@@ -1,0 +1,53 @@
+import { test } from 'tap'
+import { VerifiedTokens, type VerifiedToken } from '../../../src/verify/verified-tokens.js'
+
+const entry = (sub: string, expiresAt = 10_000): VerifiedToken => ({
+  claims: { iss: 'i', aud: 'a', sub, iat: 0, exp: 10, jti: sub, sid: sub, roles: [] },
+  header: { alg: 'ES256', kid: 'k' },
+  key: 'key',
+  expiresAt
+})
+// Three parts like a JWT; each name gets a signature of its own.
+const token = (name: string) => `header.payload-${name}.${name.repeat(12)}x`
+
+test('at most max tokens are held; the oldest goes, and a token used once in the older half moves to the end', async (t) => {
+  const tokens = new VerifiedTokens(4)
+  for (const name of ['a', 'b', 'c', 'd']) tokens.remember(token(name), entry(name))
+  t.equal(tokens.get(token('a'), 0)?.claims.sub, 'a', 'a is used: it was in the older half, it moves to the end')
+  tokens.remember(token('e'), entry('e'))
+  t.equal(tokens.get(token('b'), 0), undefined, 'b was the oldest and went')
+  t.equal(tokens.get(token('c'), 0)?.claims.sub, 'c', 'c moves to the end')
+  t.equal(tokens.get(token('e'), 0)?.claims.sub, 'e', 'e, used within the newer half, stays where it is')
+  tokens.remember(token('f'), entry('f'))
+  t.equal(tokens.get(token('d'), 0), undefined, 'd was the oldest and went')
+  for (const name of ['a', 'c', 'e', 'f']) t.equal(tokens.get(token(name), 0)?.claims.sub, name)
+  tokens.remember(token('a'), entry('a2'))
+  t.equal(tokens.get(token('a'), 0)?.claims.sub, 'a2', 'a token remembered again replaces its entry')
+})
+
+test('an entry is not returned after its expiry, and is dropped', async (t) => {
+  const tokens = new VerifiedTokens(2)
+  tokens.remember(token('a'), entry('a', 100))
+  t.equal(tokens.get(token('a'), 100)?.claims.sub, 'a', 'up to expiresAt inclusive')
+  t.equal(tokens.get(token('a'), 101), undefined)
+  t.equal(tokens.get(token('a'), 0), undefined, 'gone, even for an earlier clock')
+})
+
+test('another token with the same signature is neither returned nor forgotten in its place', async (t) => {
+  const tokens = new VerifiedTokens(2)
+  const genuine = token('a')
+  const forged = genuine.replace('payload-a', 'payload-z')
+  tokens.remember(genuine, entry('a'))
+  t.equal(tokens.get(forged, 0), undefined)
+  tokens.forget(forged)
+  t.equal(tokens.get(genuine, 0)?.claims.sub, 'a')
+  tokens.forget(genuine)
+  t.equal(tokens.get(genuine, 0), undefined)
+})
+
+test('a token too short to have eight signature characters is still told apart by its whole text', async (t) => {
+  const tokens = new VerifiedTokens(2)
+  tokens.remember('a.b.c', entry('short'))
+  t.equal(tokens.get('a.b.c', 0)?.claims.sub, 'short')
+  t.equal(tokens.get('x.y.c', 0), undefined)
+})
