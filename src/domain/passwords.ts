@@ -47,10 +47,22 @@ const DEFAULT_MAX_PENDING = 32
  */
 export const DEFAULT_CONCURRENCY = Math.max(2, availableParallelism())
 
-export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT_MAX_PENDING, concurrency = DEFAULT_CONCURRENCY): PasswordHasher {
+export interface PasswordHasherOptions {
+  /** argon2 jobs queued or running beyond which more are refused as Overloaded. */
+  maxPending?: number
+  /** argon2 jobs running at once. */
+  concurrency?: number
+  /**
+   * A hashing process owned by the caller and shared by several hashers (the
+   * tests' apps): this hasher neither starts its own nor closes this one.
+   */
+  hashing?: HashingProcess
+}
+
+export function createPasswordHasher (params: Argon2Params, { maxPending = DEFAULT_MAX_PENDING, concurrency = DEFAULT_CONCURRENCY, hashing: shared }: PasswordHasherOptions = {}): PasswordHasher {
   const options = { type: argon2.argon2id as 2, ...params }
   const limit = pLimit(concurrency)
-  const hashing = new HashingProcess(concurrency)
+  const hashing = shared ?? new HashingProcess(concurrency)
 
   function gated<T> (work: () => Promise<T>): Promise<T> {
     if (limit.activeCount + limit.pendingCount >= maxPending) return Promise.reject(new Overloaded())
@@ -82,8 +94,8 @@ export function createPasswordHasher (params: Argon2Params, maxPending = DEFAULT
       const hash = await dummyHash
       await gated(() => verifyInProcess(hash, password).catch(() => false))
     },
-    close () {
-      return hashing.close()
+    async close () {
+      if (shared === undefined) await hashing.close()
     }
   }
 }

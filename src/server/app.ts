@@ -4,6 +4,7 @@ import { AjvCompiler } from '@fastify/ajv-compiler'
 import autoload from '@fastify/autoload'
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../domain/clock.js'
+import type { HashingProcess } from '../domain/hashing-process.js'
 import type { GatehouseConfig } from './config.js'
 import type { Timings } from './timings.js'
 
@@ -13,6 +14,8 @@ export interface AppOptions {
   clock?: Clock
   /** Overrides some of the production intervals (tests shorten them). */
   timings?: Partial<Timings>
+  /** A password hashing process shared by several apps (tests build many); by default the app starts and closes its own. */
+  hashing?: HashingProcess
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -40,7 +43,7 @@ export default async function gatehouseApp (app: FastifyInstance, opts: AppOptio
 
   await app.register(autoload, {
     dir: join(root, 'plugins'),
-    options: { config: opts.config, clock: opts.clock, timings: opts.timings },
+    options: { config: opts.config, clock: opts.clock, timings: opts.timings, hashing: opts.hashing },
     ignorePattern: /\.d\.ts$/
   })
   await app.register(autoload, {

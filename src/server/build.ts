@@ -9,7 +9,7 @@ import { lazyChildLoggers, loggerOptions } from './logger.js'
 
 export { BODY_LIMIT }
 
-export interface BuildOptions extends Pick<AppOptions, 'clock' | 'timings'> {
+export interface BuildOptions extends Pick<AppOptions, 'clock' | 'timings' | 'hashing'> {
   /** Overrides the logger made from the config (tests pass a stream or `false`). */
   logger?: FastifyServerOptions['logger']
 }
@@ -45,6 +45,6 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
   // A request's pino child is made only if the request logs something.
   lazyChildLoggers(app.log)
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
-  await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings })
+  await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings, hashing: options.hashing })
   return app
 }

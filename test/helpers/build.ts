@@ -1,21 +1,18 @@
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import t from 'tap'
+import { HashingProcess } from '../../src/domain/hashing-process.js'
+import { DEFAULT_CONCURRENCY } from '../../src/domain/passwords.js'
 import { buildServer, type BuildOptions } from '../../src/server/build.js'
 import { parseConfig } from '../../src/server/config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-
-// Every plugin and route the app autoloads, imported once as the test file
-// loads: compiled on the fly, the first import of them all can take longer on
-// a busy machine than Fastify's plugin timeout, which it would then count against.
-await Promise.all(['plugins', 'routes'].flatMap(dir =>
-  readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
-    .filter(file => file.endsWith('.ts') && !file.endsWith('.d.ts'))
-    .map(file => import(pathToFileURL(join(ROOT, dir, file)).href))))
+// One password hashing process for all the apps a test file builds, not one
+// per app: starting a Node process costs more than the hashing these tests do.
+// How an app starts and closes its own is tested in passwords.test.ts and
+// server.test.ts, which do not use this helper.
+const hashing = new HashingProcess(DEFAULT_CONCURRENCY)
+t.teardown(() => hashing.close())
 
 /** Cheap argon2 parameters: the tests exercise behaviour, not cost. */
 export const TEST_ENV = {
@@ -34,7 +31,7 @@ export interface BuildTestOptions extends Pick<BuildOptions, 'clock' | 'timings'
 /** Builds the app on an in-memory store, ready for `inject`, closed when the test ends. */
 export async function build (t: Teardown, env: Record<string, string> = {}, options: BuildTestOptions = {}): Promise<FastifyInstance> {
   const config = parseConfig({ ...TEST_ENV, ...env })
-  const app = await buildServer(config, { logger: options.logger ?? false, clock: options.clock, timings: options.timings })
+  const app = await buildServer(config, { logger: options.logger ?? false, clock: options.clock, timings: options.timings, hashing })
   t.teardown(() => app.close())
   await options.setup?.(app)
   await app.ready()

@@ -1,11 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+/** The folder holding package.json, whether this file runs as test/helpers/*.ts or compiled in dist/test/helpers/. */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)))
+
+function findRepoRoot (dir: string): string {
+  if (existsSync(join(dir, 'package.json'))) return dir
+  const parent = dirname(dir)
+  if (parent === dir) throw new Error('no package.json above the test helpers')
+  return findRepoRoot(parent)
+}
 
 /** Cheap argon2 parameters for the spawned servers. */
 export const PROCESS_ENV = {

@@ -97,7 +97,7 @@ test('verifyDummy spends a verification and resolves whatever the password', asy
 })
 
 test('argon2 work beyond the queue bound is refused as Overloaded', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, 2)
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 2 })
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.allSettled([
     hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.verifyDummy(PASSWORD)
@@ -108,34 +108,56 @@ test('argon2 work beyond the queue bound is refused as Overloaded', async (t) =>
 })
 
 test('a failed argon2 call releases its queue slot', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, 1)
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 1 })
   t.same(await hasher.verify('not-a-hash', PASSWORD), { ok: false, needsRehash: false })
   t.type(await hasher.hash(PASSWORD), 'string')
 })
 
 test('no more argon2 jobs run at once than the concurrency, and the rest wait their turn', async (t) => {
-  const run = HashingProcess.prototype.run
   let running = 0
   let most = 0
-  HashingProcess.prototype.run = async function (this: HashingProcess, ...args: Parameters<typeof run>) {
-    most = Math.max(most, ++running)
-    try {
-      return await run.apply(this, args)
-    } finally {
-      running--
+  class CountingProcess extends HashingProcess {
+    override async run (...args: Parameters<HashingProcess['run']>) {
+      most = Math.max(most, ++running)
+      try {
+        return await super.run(...args)
+      } finally {
+        running--
+      }
     }
   }
-  t.teardown(() => { HashingProcess.prototype.run = run })
-  const hasher = createPasswordHasher(CHEAP, 32, 2)
-  t.teardown(() => hasher.close())
+  const hashing = new CountingProcess(2)
+  t.teardown(() => hashing.close())
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 32, concurrency: 2, hashing })
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.all(Array.from({ length: 6 }, () => hasher.verify(hash, PASSWORD)))
   t.same(results, Array.from({ length: 6 }, () => ({ ok: true, needsRehash: false })))
   t.equal(most, 2)
 })
 
+test('a hasher closes the hashing process it started', async (t) => {
+  const hasher = createPasswordHasher(CHEAP)
+  t.type(await hasher.hash(PASSWORD), 'string')
+  await hasher.close()
+  await t.rejects(hasher.hash(PASSWORD), { message: 'the password hashing process is closed' })
+})
+
+test('a hashing process given to several hashers outlives the close of each; its owner closes it', async (t) => {
+  const hashing = new HashingProcess(2)
+  const first = createPasswordHasher(CHEAP, { hashing })
+  const second = createPasswordHasher(CHEAP, { hashing })
+  const hash = await first.hash(PASSWORD)
+  const pid = hashing.pid
+  t.type(pid, 'number', 'the shared process runs the first hasher\'s work')
+  await first.close()
+  t.same(await second.verify(hash, PASSWORD), { ok: true, needsRehash: false }, 'the other hasher still hashes')
+  t.equal(hashing.pid, pid, 'in the same process')
+  await hashing.close()
+  await t.rejects(second.hash(PASSWORD), { message: 'the password hashing process is closed' }, 'closed by its owner, it is closed for all')
+})
+
 test('calls waiting for their turn count against the queue bound', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, 3, 1)
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 3, concurrency: 1 })
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.allSettled([
     hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD)

@@ -165,7 +165,8 @@ test('a remembered token is refused by both paths at once when its key is withdr
 test('authenticate and jwtVerify share one remembered verdict: the signature of a token is checked once', async (t) => {
   // fast-jwt's verifiers, counted: each still checks for real.
   let signatureChecks = 0
-  const { registerBearerAuth: register } = await t.mockImport<typeof import('../../../src/verify/bearer-auth.js')>('../../../src/verify/bearer-auth.js', {
+  // By URL: tap resolves a relative path from the source-mapped .ts file, not the compiled test that runs.
+  const { registerBearerAuth: register } = await t.mockImport<typeof import('../../../src/verify/bearer-auth.js')>(new URL('../../../src/verify/bearer-auth.js', import.meta.url).href, {
     'fast-jwt': {
       ...fastJwt,
       createVerifier: (options: Parameters<typeof fastJwt.createVerifier>[0]) => {
