@@ -1,10 +1,10 @@
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import argon2 from 'argon2'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { EMAIL, login, PASSWORD, signedUp } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
+import { testClock } from '../../helpers/clock.js'
 
 async function passwordHash (app: FastifyInstance, email = EMAIL): Promise<string> {
   const row = await app.store.db.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow()
@@ -337,14 +337,17 @@ test('another socket address is a different pair', async (t) => {
 })
 
 test('a throttled pair may log in again once LOGIN_WINDOW has passed', async (t) => {
-  const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3', LOGIN_WINDOW: '1' })
+  const clock = testClock()
+  const app = await build(t, { LOGIN_MAX_ATTEMPTS: '3', LOGIN_WINDOW: '1' }, { clock })
   await signedUp(app)
   for (let i = 0; i < 3; i++) await login(app, EMAIL, 'wrong password here')
   const throttled = await login(app, EMAIL, PASSWORD)
   t.equal(throttled.statusCode, 429)
   t.equal(throttled.headers['retry-after'], '1')
-  await sleep(1100)
-  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200)
+  clock.advance(999)
+  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 429, 'still throttled just before the window ends')
+  clock.advance(1)
+  t.equal((await login(app, EMAIL, PASSWORD)).statusCode, 200, 'free again once it has')
 })
 
 test('a successful login before the limit resets the failure count', async (t) => {

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test } from 'tap'
 import { bearer, EMAIL as ADA, loggedIn, logout, PASSWORD, refresh, signedUp, works } from '../../helpers/auth.js'
 import { build } from '../../helpers/build.js'
+import { testClock } from '../../helpers/clock.js'
 
 const BOB = 'bob@example.com'
 
@@ -66,22 +66,24 @@ test('listed sessions carry no token or hash', async (t) => {
 })
 
 test('a refresh moves the session\'s last_used_at', async (t) => {
-  const app = await build(t)
+  const clock = testClock()
+  const app = await build(t, {}, { clock })
   await signedUp(app, ADA)
   const pair = await login(app, ADA)
   const [created] = await list(app, pair)
-  await sleep(20)
+  clock.advance(20_000)
   const refreshed = await refresh(app, pair.refresh_token)
   const [used] = await list(app, refreshed.json())
   t.equal(used?.created_at, created?.created_at)
-  t.ok(Date.parse(String(used?.last_used_at)) > Date.parse(String(created?.last_used_at)))
+  t.equal(Date.parse(String(used?.last_used_at)) - Date.parse(String(created?.last_used_at)), 20_000, 'to the time of the refresh')
 })
 
 test('sessions past their idle limit are not listed', async (t) => {
-  const app = await build(t, { REFRESH_TOKEN_TTL: '1' })
+  const clock = testClock()
+  const app = await build(t, { REFRESH_TOKEN_TTL: '1' }, { clock })
   await signedUp(app, ADA)
   const old = await login(app, ADA)
-  await sleep(1100)
+  clock.advance(1000)
   const fresh = await login(app, ADA)
   const sessions = await list(app, fresh)
   t.same(sessions.map(s => s.id), [fresh.sid])

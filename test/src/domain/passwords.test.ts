@@ -1,11 +1,17 @@
 import argon2 from 'argon2'
-import { test } from 'tap'
+import t, { test } from 'tap'
 import { parseConfig } from '../../../src/server/config.js'
 import { Overloaded } from '../../../src/domain/errors.js'
 import { HashingProcess } from '../../../src/domain/hashing-process.js'
 import { acceptablePassword, createPasswordHasher, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../../src/domain/passwords.js'
 
 const CHEAP = { memoryCost: 8192, timeCost: 1, parallelism: 1 }
+
+// One hashing process for the tests about what the hasher does with it (the
+// processes are the subject of the tests that make their own and of
+// hashing-process.test.ts): starting one costs more than these hashes.
+const shared = new HashingProcess(2)
+t.teardown(() => shared.close())
 const PASSWORD = 'correct horse battery'
 
 function phcParams (hash: string) {
@@ -14,7 +20,7 @@ function phcParams (hash: string) {
 }
 
 test('the default config hashes with argon2id m=19456, t=2, p=1', async (t) => {
-  const hasher = createPasswordHasher(parseConfig({}).argon2)
+  const hasher = createPasswordHasher(parseConfig({}).argon2, { hashing: shared })
   const hash = await hasher.hash(PASSWORD)
   t.same(phcParams(hash), { type: 'argon2id', version: 'v=19', params: ['m=19456', 'p=1', 't=2'] })
   t.same(await hasher.verify(hash, PASSWORD), { ok: true, needsRehash: false })
@@ -59,7 +65,7 @@ test('acceptablePassword refuses lone surrogates', async (t) => {
 })
 
 test('verify accepts the right password and refuses a wrong one', async (t) => {
-  const hasher = createPasswordHasher(CHEAP)
+  const hasher = createPasswordHasher(CHEAP, { hashing: shared })
   const hash = await hasher.hash(PASSWORD)
   t.not(hash, await hasher.hash(PASSWORD), 'salted: two hashes of one password differ')
   t.same(await hasher.verify(hash, PASSWORD), { ok: true, needsRehash: false })
@@ -67,14 +73,14 @@ test('verify accepts the right password and refuses a wrong one', async (t) => {
 })
 
 test('verify asks for a rehash when the stored parameters are weaker than the current ones', async (t) => {
-  const weak = await createPasswordHasher(CHEAP).hash(PASSWORD)
-  const stronger = createPasswordHasher({ memoryCost: 16384, timeCost: 2, parallelism: 1 })
+  const weak = await createPasswordHasher(CHEAP, { hashing: shared }).hash(PASSWORD)
+  const stronger = createPasswordHasher({ memoryCost: 16384, timeCost: 2, parallelism: 1 }, { hashing: shared })
   t.same(await stronger.verify(weak, PASSWORD), { ok: true, needsRehash: true })
   t.same(await stronger.verify(weak, 'wrong password'), { ok: false, needsRehash: false }, 'never for a wrong password')
 })
 
 test('verify asks for a rehash of an argon2i or argon2d hash', async (t) => {
-  const hasher = createPasswordHasher(CHEAP)
+  const hasher = createPasswordHasher(CHEAP, { hashing: shared })
   for (const type of [argon2.argon2i, argon2.argon2d] as const) {
     const legacy = await argon2.hash(PASSWORD, { type, ...CHEAP })
     t.same(await hasher.verify(legacy, PASSWORD), { ok: true, needsRehash: true })
@@ -83,21 +89,21 @@ test('verify asks for a rehash of an argon2i or argon2d hash', async (t) => {
 })
 
 test('verify treats a malformed stored hash as a mismatch', async (t) => {
-  const hasher = createPasswordHasher(CHEAP)
+  const hasher = createPasswordHasher(CHEAP, { hashing: shared })
   for (const stored of ['', 'not-a-hash', '$argon2id$v=19$m=8192,t=1,p=1$broken', '$2b$10$abcdefghijklmnopqrstuv']) {
     t.same(await hasher.verify(stored, PASSWORD), { ok: false, needsRehash: false }, JSON.stringify(stored))
   }
 })
 
 test('verifyDummy spends a verification and resolves whatever the password', async (t) => {
-  const hasher = createPasswordHasher(CHEAP)
+  const hasher = createPasswordHasher(CHEAP, { hashing: shared })
   for (const password of [PASSWORD, '', 'gatehouse-dummy-password', 'x'.repeat(256)]) {
     t.equal(await hasher.verifyDummy(password), undefined)
   }
 })
 
 test('argon2 work beyond the queue bound is refused as Overloaded', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, { maxPending: 2 })
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 2, hashing: shared })
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.allSettled([
     hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.hash(PASSWORD), hasher.verify(hash, PASSWORD), hasher.verifyDummy(PASSWORD)
@@ -108,7 +114,7 @@ test('argon2 work beyond the queue bound is refused as Overloaded', async (t) =>
 })
 
 test('a failed argon2 call releases its queue slot', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, { maxPending: 1 })
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 1, hashing: shared })
   t.same(await hasher.verify('not-a-hash', PASSWORD), { ok: false, needsRehash: false })
   t.type(await hasher.hash(PASSWORD), 'string')
 })
@@ -157,7 +163,7 @@ test('a hashing process given to several hashers outlives the close of each; its
 })
 
 test('calls waiting for their turn count against the queue bound', async (t) => {
-  const hasher = createPasswordHasher(CHEAP, { maxPending: 3, concurrency: 1 })
+  const hasher = createPasswordHasher(CHEAP, { maxPending: 3, concurrency: 1, hashing: shared })
   const hash = await hasher.hash(PASSWORD)
   const results = await Promise.allSettled([
     hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD), hasher.verify(hash, PASSWORD)
