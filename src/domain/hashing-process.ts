@@ -13,13 +13,13 @@ type JobInput = HashingJob extends infer J ? J extends { id: number } ? Omit<J, 
 
 const here = fileURLToPath(import.meta.url)
 /**
- * The compiled worker: beside this file once built. Run from source (the
- * tests), it is the one `npm run build` put in dist/: a TypeScript loader
- * would cost each process more to start than the hashing it does. Nothing of
- * the parent's command line carries over either: its loaders, debugger or
- * profiler would slow or clash.
+ * The compiled worker: beside this file once built (as the server and the
+ * tests run). Run from source (through tsx), it is the one `npm run build`
+ * put in dist/: a TypeScript loader would cost each process more to start
+ * than the hashing it does. Nothing of the parent's command line carries over
+ * either: its loaders, debugger or profiler would slow or clash.
  */
-// The other branch is the built server, whose tests run it as a process of its own (outside coverage).
+// The other branch runs only from source, which the tests (compiled) never do.
 /* c8 ignore next 3 */
 export const DEFAULT_WORKER = here.endsWith('.ts')
   ? join(dirname(here), '..', '..', 'dist', 'src', 'domain', 'hashing-worker.js')

@@ -29,7 +29,7 @@ export interface PasswordHasher {
   verify (storedHash: string, password: string): Promise<{ ok: boolean, needsRehash: boolean }>
   /** Spends the time of a real verification, so an unknown account answers no faster than a wrong password. */
   verifyDummy (password: string): Promise<void>
-  /** Stops the hashing process. */
+  /** Stops the hashing process this hasher started; a shared one (`hashing` option) is left running for its owner to close. */
   close (): Promise<void>
 }
 

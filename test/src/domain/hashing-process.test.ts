@@ -69,7 +69,7 @@ test('close ends the process, and refuses jobs after it', async (t) => {
   await hashing.close()
 })
 
-test('the worker run is the compiled one, even from source: no TypeScript loader starts with each process', async (t) => {
+test('the worker run is the compiled one, alone: no loader, debugger or profiler of the parent starts with each process', async (t) => {
   t.match(DEFAULT_WORKER, /dist[/\\]src[/\\]domain[/\\]hashing-worker\.js$/)
   const hashing = new HashingProcess(2)
   t.teardown(() => hashing.close())
