@@ -118,7 +118,8 @@ test('cached keys keep verifying, without waiting, while the JWKS is unreachable
   const key = newKey()
   const jwks = await startJwks(t, [key.jwk])
   const log = availabilityLog()
-  const source = createJwksKeySource({ jwksUrl: jwks.url, refreshInterval: 50, refetchInterval: 0, timeout: 100, ...log.options })
+  // A timeout a loaded machine's loopback fetch cannot hit by accident: the hang below is what must not hold lookups up.
+  const source = createJwksKeySource({ jwksUrl: jwks.url, refreshInterval: 50, refetchInterval: 0, timeout: 1000, ...log.options })
   source.start()
   t.teardown(() => source.stop())
   t.equal(await source.keyFor(lookup(key)), pemOf(key))
@@ -143,7 +144,7 @@ test('a JWKS slower than the timeout counts as unreachable, and the fetch is aba
   const jwks = await startJwks(t, [key.jwk])
   jwks.hang = true
   const log = availabilityLog()
-  const source = createJwksKeySource({ jwksUrl: jwks.url, timeout: 100, refetchInterval: 0, ...log.options })
+  const source = createJwksKeySource({ jwksUrl: jwks.url, timeout: 500, refetchInterval: 0, ...log.options })
   const started = Date.now()
   await t.rejects(source.keyFor(lookup(key)), keysUnavailable)
   t.ok(Date.now() - started < 2_000, 'refused after the timeout, not the default five seconds')
