@@ -106,7 +106,7 @@ export async function startServer (t: Teardown, serverJs: string, env: Record<st
         resolve(match[1])
       }
     }
-    const onExit = (code: number | null) => fail(`server exited with ${code} before listening`)
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => fail(`server exited with ${signal ?? code} before listening`)
     const cleanup = () => {
       clearTimeout(timer)
       child.stdout?.off('data', onData)
