@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { builtServer, REPO_ROOT } from '../helpers/server-process.js'
+import { builtServer, REPO_ROOT } from '../../helpers/server-process.js'
 
 const run = promisify(execFile)
 
@@ -12,7 +12,7 @@ const run = promisify(execFile)
 builtServer()
 
 const FIXTURES = ['consumer.ts', 'server-consumer.ts']
-const here = join(REPO_ROOT, 'test', 'types')
+const here = join(REPO_ROOT, 'test', 'package', 'types')
 const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
 const MARKER = /^(\s*)\/\/ @ts-expect-error\b.*$/
 
