@@ -1,5 +1,6 @@
+import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { createServices, type Services } from '../src/services/index.js'
+import { createServices, type ServiceContext, type Services } from '../src/services/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -8,8 +9,9 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function servicesPlugin (app) {
-  app.decorate('services', createServices({
+/** The parts of a ready app the use cases work with. */
+export function serviceContext (app: FastifyInstance): ServiceContext {
+  return {
     store: app.store,
     clock: app.clock,
     passwords: app.passwords,
@@ -19,5 +21,9 @@ export default fp(async function servicesPlugin (app) {
     revocations: app.revocations,
     accessTokens: app.accessTokens,
     users: app.users
-  }))
+  }
+}
+
+export default fp(async function servicesPlugin (app) {
+  app.decorate('services', createServices(serviceContext(app)))
 }, { name: 'services', dependencies: ['config', 'store', 'passwords', 'login-throttle', 'sessions', 'revocations', 'jwt', 'users'] })

@@ -140,7 +140,10 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
     lostRace = true
   }
 
-  const spentAt = Number((await db.selectFrom('refresh_tokens').select('spent_at').where('token_hash', '=', hash).executeTakeFirstOrThrow()).spent_at)
+  // Read again only when a concurrent rotation spent it after our first read.
+  const spentAt = Number(lostRace
+    ? (await db.selectFrom('refresh_tokens').select('spent_at').where('token_hash', '=', hash).executeTakeFirstOrThrow()).spent_at
+    : row.spent_at)
   // The interval runs from the rotation that spent the token; nothing restarts it.
   if (rules.refreshReuseInterval > 0 && now - spentAt <= rules.refreshReuseInterval * 1000) {
     // Only the immediate parent may be replayed: its child must still be the session's unspent newest token.

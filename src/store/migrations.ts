@@ -78,9 +78,15 @@ const migrations: Record<string, Migration> = {
     }
   },
   '0003_audit_detail': {
-    // API.md names an event's free-text field `detail`.
+    // API.md names an event's free-text field `detail`, and its types; events
+    // stored under the earlier names take API.md's, so `type=` filters find them.
     async up (db: Kysely<unknown>) {
       await db.schema.alterTable('audit_events').renameColumn('reason', 'detail').execute()
+      const events = db as Kysely<{ audit_events: { type: string } }>
+      const renamed: Array<[string, string]> = [['login_succeeded', 'login'], ['token_refreshed', 'refresh'], ['refresh_reuse_detected', 'refresh_reuse']]
+      for (const [before, after] of renamed) {
+        await events.updateTable('audit_events').set({ type: after }).where('type', '=', before).execute()
+      }
     }
   }
 }

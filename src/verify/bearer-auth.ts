@@ -153,7 +153,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   }
 
   /** Every check but revocation, which the caller makes on every request; `remembered` is the token's entry if it has one. */
-  async function verifyToken (token: string, remembered: VerifiedToken | undefined): Promise<AccessTokenClaims> {
+  async function verifyToken (token: string, remembered: VerifiedToken | undefined, at: number): Promise<AccessTokenClaims> {
     const recalled = remembered === undefined ? undefined : await recall(token, remembered)
     if (recalled !== undefined) return recalled
     // Only the header picks the key; the verifier reads the rest.
@@ -163,7 +163,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     const lookup = keyFor({ alg, kid })
     const key = lookup instanceof Promise ? await lookup : lookup
     const claims = verifierFor(key)(token)
-    if (!isValidAt(claims, now(), tolerance)) throw new InvalidTokenError()
+    if (!isValidAt(claims, at, tolerance)) throw new InvalidTokenError()
     verifiedTokens.remember(token, {
       claims,
       header: { alg: alg as Algorithm, kid: kid as string },
@@ -177,21 +177,23 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
     const authorization = request.headers.authorization
     if (authorization === undefined) return new MissingTokenError()
+    // One reading of the clock per request: its expiry, validity and revocation checks agree on the time.
+    const at = now()
     // A remembered token matched BEARER when it was verified: after the same scheme it needs no regex again.
     const candidate = BEARER_SCHEME.test(authorization.slice(0, 7)) ? authorization.slice(7) : undefined
-    const remembered = candidate === undefined ? undefined : verifiedTokens.get(candidate, now())
+    const remembered = candidate === undefined ? undefined : verifiedTokens.get(candidate, at)
     const token = remembered === undefined ? BEARER.exec(authorization)?.[1] : candidate
     if (token === undefined) return new InvalidTokenError()
 
     let claims: AccessTokenClaims
     try {
-      claims = await verifyToken(token, remembered)
+      claims = await verifyToken(token, remembered, at)
     } catch (error) {
       // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
       return isContractError(error) ? error : new InvalidTokenError()
     }
     // In memory: revocation bites at once without a store or network read per request.
-    if (options.revoked.has(claims.sid, now())) return new RevokedTokenError()
+    if (options.revoked.has(claims.sid, at)) return new RevokedTokenError()
     // The remembered claims serve every request with this token: each gets its own copy to change.
     request.user = { ...claims, roles: [...claims.roles], aud: Array.isArray(claims.aud) ? [...claims.aud] : claims.aud }
     return undefined

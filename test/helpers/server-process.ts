@@ -28,7 +28,7 @@ const EXIT_TIMEOUT = 15_000
 
 /**
  * The compiled entry point `npm start` runs. `npm test` builds it before tap
- * runs; alone, run `npm run build` first.
+ * runs; alone, run `npm run build:test` first.
  */
 export function builtServer (): string {
   return builtModule('dist/src/server/server.js')

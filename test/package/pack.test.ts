@@ -10,7 +10,7 @@ const run = promisify(execFile)
 
 // What a user gets from the registry: the tarball `npm pack` makes of the
 // built package, installed into a project of its own. `npm test` builds
-// dist/ before tap runs; alone, run `npm run build` first.
+// dist/ before tap runs; alone, run `npm run build:test` first.
 builtServer()
 // npm install alone takes tens of seconds; more on a cold cache.
 t.setTimeout(300_000)

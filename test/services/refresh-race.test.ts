@@ -1,5 +1,6 @@
 import { test } from 'tap'
 import type { Db } from '../../src/store/index.js'
+import { serviceContext } from '../../plugins/services.js'
 import { refresh } from '../../src/services/refresh.js'
 import type { Caller, ServiceContext } from '../../src/services/index.js'
 import { loggedIn, signedUp } from '../helpers/auth.js'
@@ -10,17 +11,7 @@ import { build } from '../helpers/build.js'
 // compare-and-set still lets only one mint, and the loser is logged and audited.
 
 function contextWithoutWriteLock (app: Awaited<ReturnType<typeof build>>): ServiceContext {
-  return {
-    store: { ...app.store, transaction: <T>(work: (trx: Db) => Promise<T>) => work(app.store.db) },
-    clock: app.clock,
-    passwords: app.passwords,
-    loginThrottle: app.loginThrottle,
-    sessionRules: app.sessionRules,
-    refreshKey: app.refreshKey,
-    revocations: app.revocations,
-    accessTokens: app.accessTokens,
-    users: app.users
-  }
+  return { ...serviceContext(app), store: { ...app.store, transaction: <T>(work: (trx: Db) => Promise<T>) => work(app.store.db) } }
 }
 
 function recordingCaller () {

@@ -223,7 +223,8 @@ test('no refresh reply waits on a timer: refreshes and replays answer while ever
 })
 
 test('a retry of the parent after a lost reply, within the interval, returns the same child and a new working access token', async (t) => {
-  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  // A clock that stands still: every replay below is inside the interval.
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' }, { clock: testClock() })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
@@ -244,7 +245,8 @@ test('a retry of the parent after a lost reply, within the interval, returns the
 })
 
 test('with a reuse interval, replaying the grandparent is reuse and revokes the session', async (t) => {
-  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  // A clock that stands still: every replay below is inside the interval.
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' }, { clock: testClock() })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
@@ -278,7 +280,8 @@ test('replaying the parent after the reuse interval is reuse and revokes the ses
 })
 
 test('replaying the parent of a logged-out session inside the reuse interval is still refused', async (t) => {
-  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  // A clock that stands still: every replay below is inside the interval.
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' }, { clock: testClock() })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)
@@ -292,7 +295,8 @@ test('replaying the parent of a logged-out session inside the reuse interval is 
 })
 
 test('after reuse revoked a session, replaying the newest parent inside the interval is still refused', async (t) => {
-  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' })
+  // A clock that stands still: every replay below is inside the interval.
+  const app = await build(t, { REFRESH_REUSE_INTERVAL: '2' }, { clock: testClock() })
   await signedUp(app)
   const a = await loggedIn(app)
   const b = await rotate(app, a.refresh_token)

@@ -86,3 +86,24 @@ await store.ping(); await store.close(); process.disconnect()`
   t.teardown(() => check.close())
   t.same(check.prepare('select name from kysely_migration order by name').all(), [{ name: '0001_core' }, { name: '0002_lifecycle' }, { name: '0003_audit_detail' }], 'each migration ran once')
 })
+
+test('0003 moves a 0002 store\'s audit events to the field and type names of API.md, keeping every event', async t => {
+  const file = join(t.testdir(), 'upgrade.db')
+  await (await openStore(`sqlite:${file}`)).close()
+  // Back to what 0002 left: the `reason` column, the earlier type names, 0003 not yet run.
+  const old = new SQLite(file)
+  old.exec(`delete from kysely_migration where name = '0003_audit_detail';
+    alter table audit_events rename column detail to reason;
+    insert into audit_events (at, type, reason) values
+      (1, 'login_succeeded', null), (2, 'token_refreshed', null), (3, 'refresh_reuse_detected', 'grandparent'), (4, 'logout', 'global');`)
+  old.close()
+
+  const store = await openStore(`sqlite:${file}`)
+  t.teardown(() => store.close())
+  t.same(await store.db.selectFrom('audit_events').select(['type', 'detail']).orderBy('at').execute(), [
+    { type: 'login', detail: null },
+    { type: 'refresh', detail: null },
+    { type: 'refresh_reuse', detail: 'grandparent' },
+    { type: 'logout', detail: 'global' }
+  ])
+})
