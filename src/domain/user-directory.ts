@@ -46,8 +46,11 @@ export class UserDirectory {
   }
 
   async find (id: string): Promise<User | undefined> {
-    const cached = this.cached(id)
-    if (cached !== undefined) return cached
+    return this.cached(id) ?? await this.load(id)
+  }
+
+  /** Reads the user from the store and holds it: for a caller `cached` has just answered undefined. */
+  async load (id: string): Promise<User | undefined> {
     const found = await findUserById(this.#db, id)
     if (found === undefined) return undefined
     const user: User = { id: found.id, email: found.email, roles: found.roles, createdAt: found.createdAt }

@@ -8,7 +8,7 @@ import type { ServiceContext } from './context.js'
  * answered at once, without a promise: GET / is the hot path.
  */
 export function currentUser (ctx: ServiceContext, userId: string): User | Promise<User> {
-  return ctx.users.cached(userId) ?? ctx.users.find(userId).then(existing)
+  return ctx.users.cached(userId) ?? ctx.users.load(userId).then(existing)
 }
 
 function existing (user: User | undefined): User {

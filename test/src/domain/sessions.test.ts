@@ -68,6 +68,14 @@ test('openSession stores the refresh token only as its hash, with limits from th
   t.equal(row.revoked_at, null)
 })
 
+test('a session shorter than the refresh token lifetime starts with its idle limit at its end', async (t) => {
+  const { db } = await setup(t)
+  const opened = await openSession(db, { ...RULES, refreshTokenTtl: 3_600, sessionMaxAge: 600 }, 'u1', CLIENT, T0)
+  const row = await session(db, opened.sessionId)
+  t.equal(Number(row.absolute_expires_at), T0 + 600_000)
+  t.equal(Number(row.idle_expires_at), T0 + 600_000, 'capped at the session\'s end, not T0 + 3600 s')
+})
+
 test('rotation spends the token and mints its HMAC-derived child in the same session', async (t) => {
   const { db, key } = await setup(t)
   const { sessionId, refreshToken } = await openSession(db, RULES, 'u1', CLIENT, T0)

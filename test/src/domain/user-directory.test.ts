@@ -26,6 +26,18 @@ test('a user read once is served from memory until the ttl, then read again', as
   t.equal(await users.find('u1'), undefined, 'after the ttl the store decides')
 })
 
+test('load reads the store even for a held user, and holds what it read', async (t) => {
+  const store = await storeWithUser(t)
+  const users = new UserDirectory(store.db, { clock: testClock() })
+  await users.find('u1')
+  await store.db.updateTable('users').set({ email: 'ada@example.org' }).where('id', '=', 'u1').execute()
+  t.equal(users.cached('u1')?.email, 'ada@example.com', 'held as first read')
+  t.equal((await users.load('u1'))?.email, 'ada@example.org', 'load reads the store')
+  t.equal(users.cached('u1')?.email, 'ada@example.org', 'and holds the new read')
+  await store.db.deleteFrom('users').where('id', '=', 'u1').execute()
+  t.equal(await users.load('u1'), undefined, 'a deleted account loads as undefined')
+})
+
 test('an unknown id is not remembered: an account created later is found at once', async (t) => {
   const store = await storeWithUser(t)
   const users = new UserDirectory(store.db)
