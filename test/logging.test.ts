@@ -1,11 +1,12 @@
 import { join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import t from 'tap'
+import { scratchDir } from './helpers/scratch.js'
 import { builtServer, callServer, PROCESS_ENV, startServer } from './helpers/server-process.js'
 
 // The production logger (src/logger.ts with its redaction) as `npm start` runs
 // it: stdout is a pipe, so every line is pino JSON.
-const dir = t.testdir()
+const dir = scratchDir(import.meta.url)
 const serverJs = builtServer()
 const dbFile = join(dir, 'g.db')
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import t from 'tap'
+import { scratchDir } from '../helpers/scratch.js'
 import { callServer, REPO_ROOT, startServer } from '../helpers/server-process.js'
 
 // examples/embedded/server.ts run the way its README says: TypeScript through tsx,
@@ -11,7 +12,7 @@ const password = 'correct horse battery staple'
 
 const app = await startServer(t, example, {
   NODE_OPTIONS: '--import tsx',
-  DATABASE_URL: `sqlite:${join(t.testdir(), 'embedded.db')}`,
+  DATABASE_URL: `sqlite:${join(scratchDir(import.meta.url), 'embedded.db')}`,
   HOST: '127.0.0.1',
   PORT: '0'
 })

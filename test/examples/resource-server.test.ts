@@ -4,13 +4,14 @@ import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { rotateSigningKeys } from '../../src/server/embed.js'
 import { decode, es256, forge, hs256, nowSeconds, strangerKeys, type JsonObject } from '../helpers/forge.js'
+import { scratchDir } from '../helpers/scratch.js'
 import { builtServer, callServer, PROCESS_ENV, REPO_ROOT, runToExit, startServer, type RunningServer } from '../helpers/server-process.js'
 
 // Issue 4's acceptance: Gatehouse and the resource-server example as two real
 // processes on loopback; the example trusts Gatehouse's tokens through the
 // verifier plugin (JWKS + revocation feed) and nothing else.
 const POLL_INTERVAL = 500
-const databaseFile = join(t.testdir(), 'gatehouse.db')
+const databaseFile = join(scratchDir(import.meta.url), 'gatehouse.db')
 const databaseUrl = `sqlite:${databaseFile}`
 const password = 'correct horse battery staple'
 

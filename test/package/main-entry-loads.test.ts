@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { scratchDir } from '../helpers/scratch.js'
 import { builtServer, REPO_ROOT } from '../helpers/server-process.js'
 
 const run = promisify(execFile)
@@ -14,7 +15,7 @@ const run = promisify(execFile)
 builtServer()
 
 const fixtures = join(REPO_ROOT, 'test', 'package', 'fixtures')
-const workDir = t.testdir()
+const workDir = scratchDir(import.meta.url)
 
 const SERVER_ONLY = [
   'node_modules/argon2/',

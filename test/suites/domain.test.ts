@@ -1,0 +1,3 @@
+import { runSuite } from '../helpers/suites.js'
+
+await runSuite('domain')
