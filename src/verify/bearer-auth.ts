@@ -139,23 +139,10 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return lastHeader.header
   }
 
-  /** The claims of a remembered token, while its key is still the one that verified it. */
-  async function recall (token: string, remembered: VerifiedToken): Promise<AccessTokenClaims | undefined> {
-    // A withdrawn or replaced key's tokens are refused at once, not at their exp.
-    let current: string | Buffer | undefined
-    try {
-      const lookup = keyFor(remembered.header)
-      current = lookup instanceof Promise ? await lookup : lookup
-    } finally {
-      if (current !== remembered.key) verifiedTokens.forget(token)
-    }
-    return current === remembered.key ? remembered.claims : undefined
-  }
+  type Verdict = FastifyError | undefined
 
-  /** Every check but revocation, which the caller makes on every request; `remembered` is the token's entry if it has one. */
-  async function verifyToken (token: string, remembered: VerifiedToken | undefined, at: number): Promise<AccessTokenClaims> {
-    const recalled = remembered === undefined ? undefined : await recall(token, remembered)
-    if (recalled !== undefined) return recalled
+  /** Every check of a token not remembered (or whose key has changed) but revocation: the signature, then the claims, remembered if they pass. */
+  async function verifyToken (token: string, at: number): Promise<AccessTokenClaims> {
     // Only the header picks the key; the verifier reads the rest.
     const header = headerOf(token)
     if (typeof header !== 'object' || header === null) throw new InvalidTokenError()
@@ -173,8 +160,36 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return claims
   }
 
-  /** The one check: on success `request.user` holds the claims; else the contract's refusal. */
-  async function check (request: FastifyRequest): Promise<FastifyError | undefined> {
+  /** A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token. */
+  function refusal (error: unknown): FastifyError {
+    return isContractError(error) ? error : new InvalidTokenError()
+  }
+
+  /** The last check, on every request: in memory, so revocation bites at once without a store or network read. */
+  function admit (request: FastifyRequest, claims: AccessTokenClaims, at: number): Verdict {
+    if (options.revoked.has(claims.sid, at)) return new RevokedTokenError()
+    // The remembered claims serve every request with this token: each gets its own copy to change.
+    request.user = { ...claims, roles: [...claims.roles], aud: Array.isArray(claims.aud) ? [...claims.aud] : claims.aud }
+    return undefined
+  }
+
+  async function verifyAndAdmit (request: FastifyRequest, token: string, at: number): Promise<Verdict> {
+    let claims: AccessTokenClaims
+    try {
+      claims = await verifyToken(token, at)
+    } catch (error) {
+      return refusal(error)
+    }
+    return admit(request, claims, at)
+  }
+
+  /**
+   * The one check: on success `request.user` holds the claims; else the
+   * contract's refusal. A remembered token whose key lookup answers at once
+   * (the server's own keys, a loaded JWKS) is checked without a promise: it
+   * is most requests, and each await cost more than the lookup itself.
+   */
+  function check (request: FastifyRequest): Verdict | Promise<Verdict> {
     const authorization = request.headers.authorization
     if (authorization === undefined) return new MissingTokenError()
     // One reading of the clock per request: its expiry, validity and revocation checks agree on the time.
@@ -182,32 +197,57 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     // A remembered token matched BEARER when it was verified: after the same scheme it needs no regex again.
     const candidate = BEARER_SCHEME.test(authorization.slice(0, 7)) ? authorization.slice(7) : undefined
     const remembered = candidate === undefined ? undefined : verifiedTokens.get(candidate, at)
-    const token = remembered === undefined ? BEARER.exec(authorization)?.[1] : candidate
-    if (token === undefined) return new InvalidTokenError()
-
-    let claims: AccessTokenClaims
-    try {
-      claims = await verifyToken(token, remembered, at)
-    } catch (error) {
-      // A key lookup's own verdict (unknown key, keys unavailable) is kept; anything fast-jwt threw is a bad token.
-      return isContractError(error) ? error : new InvalidTokenError()
+    if (remembered === undefined) {
+      const token = BEARER.exec(authorization)?.[1]
+      return token === undefined ? new InvalidTokenError() : verifyAndAdmit(request, token, at)
     }
-    // In memory: revocation bites at once without a store or network read per request.
-    if (options.revoked.has(claims.sid, at)) return new RevokedTokenError()
-    // The remembered claims serve every request with this token: each gets its own copy to change.
-    request.user = { ...claims, roles: [...claims.roles], aud: Array.isArray(claims.aud) ? [...claims.aud] : claims.aud }
-    return undefined
+    const token = candidate as string
+    let lookup: ReturnType<typeof keyFor>
+    try {
+      lookup = keyFor(remembered.header)
+    } catch (error) {
+      verifiedTokens.forget(token)
+      return refusal(error)
+    }
+    if (lookup === remembered.key) return admit(request, remembered.claims, at)
+    return recallLater(request, token, remembered, lookup, at)
   }
 
-  async function authenticate (request: FastifyRequest, reply: FastifyReply) {
-    const error = await check(request)
-    return error === undefined ? undefined : sendError(request, reply, error)
+  /** A remembered token whose key lookup is pending or answered with another key: a withdrawn or replaced key's tokens are refused at once, not at their exp. */
+  async function recallLater (request: FastifyRequest, token: string, remembered: VerifiedToken, lookup: ReturnType<typeof keyFor>, at: number): Promise<Verdict> {
+    let current: string | Buffer
+    try {
+      current = await lookup
+    } catch (error) {
+      verifiedTokens.forget(token)
+      return refusal(error)
+    }
+    if (current === remembered.key) return admit(request, remembered.claims, at)
+    verifiedTokens.forget(token)
+    return verifyAndAdmit(request, token, at)
+  }
+
+  /** Fastify waits on a hook's promise: a check that answered at once and admitted shares one already settled. */
+  const ADMITTED: Promise<undefined> = Promise.resolve(undefined)
+
+  function answer (request: FastifyRequest, reply: FastifyReply, error: Verdict): Promise<FastifyReply | undefined> {
+    // A reply is a thenable that settles once sent, as an async hook returning it would wait.
+    return error === undefined ? ADMITTED : Promise.resolve(sendError(request, reply, error)) as Promise<FastifyReply>
+  }
+
+  function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const verdict = check(request)
+    return verdict instanceof Promise ? verdict.then(error => answer(request, reply, error)) : answer(request, reply, verdict)
   }
 
   function authorize (...roles: string[]): AuthHook {
-    return async function authorizeRoles (request, reply) {
-      const error = await check(request) ?? (roles.every(role => request.user.roles.includes(role)) ? undefined : new ForbiddenError())
-      return error === undefined ? undefined : sendError(request, reply, error)
+    const withRoles = (request: FastifyRequest, error: Verdict): Verdict =>
+      error ?? (roles.every(role => request.user.roles.includes(role)) ? undefined : new ForbiddenError())
+    return function authorizeRoles (request, reply) {
+      const verdict = check(request)
+      return verdict instanceof Promise
+        ? verdict.then(error => answer(request, reply, withRoles(request, error)))
+        : answer(request, reply, withRoles(request, verdict))
     }
   }
 

@@ -106,7 +106,7 @@ function authenticateHeader (body: ErrorBody): string | undefined {
   }
 }
 
-export function sendError (request: FastifyRequest, reply: FastifyReply, error: FastifyError) {
+export function sendError (request: FastifyRequest, reply: FastifyReply, error: FastifyError): FastifyReply {
   const body = toErrorBody(error)
   if (body.statusCode >= 500 && body.code !== 'overloaded' && body.code !== 'not_ready') {
     request.log.error({ err: error }, 'request failed')

@@ -22,9 +22,11 @@ interface GuardedAppOptions {
   register?: typeof registerBearerAuth
   /** More routes, added before the app is ready. */
   routes?: (app: FastifyInstance) => void
+  /** The key lookup answers through a promise, as a JWKS source does while it fetches. */
+  pendingLookups?: boolean
 }
 
-async function guardedApp (t: Teardown, { clockTolerance = 0, register = registerBearerAuth, routes }: GuardedAppOptions = {}) {
+async function guardedApp (t: Teardown, { clockTolerance = 0, register = registerBearerAuth, routes, pendingLookups = false }: GuardedAppOptions = {}) {
   const keys = new Map<string, string>()
   const revoked = new RevocationSet()
   // The check's clock: the real time (which signs the tokens) until a test sets `time`.
@@ -38,6 +40,7 @@ async function guardedApp (t: Teardown, { clockTolerance = 0, register = registe
     clockTolerance,
     keyFor: ({ kid }) => {
       const published = keys.get(kid)
+      if (pendingLookups) return published === undefined ? Promise.reject(new UnknownKeyError()) : Promise.resolve(published)
       if (published === undefined) throw new UnknownKeyError()
       return published
     },
@@ -159,6 +162,25 @@ test('a remembered token is refused by both paths at once when its key is withdr
   keys.set(key.kid, pem(newKey()))
   const replaced = await bothReplies(t, app, token, 'replaced')
   t.equal(replaced.statusCode, 401, 'another key under the kid does not carry the old signature')
+  t.equal(replaced.json().code, 'invalid_token')
+})
+
+test('a remembered token whose key lookup is pending is accepted once it answers the same key, and refused when it fails or answers another', async (t) => {
+  const { app, keys, key } = await guardedApp(t, { pendingLookups: true })
+  const token = signAccessToken(key)
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'verified and remembered')
+  t.equal((await bothReplies(t, app, token, 'remembered, same key')).statusCode, 200)
+
+  keys.delete(key.kid)
+  const withdrawn = await bothReplies(t, app, token, 'the lookup fails')
+  t.equal(withdrawn.statusCode, 401)
+  t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
+
+  keys.set(key.kid, pem(key))
+  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
+  keys.set(key.kid, pem(newKey()))
+  const replaced = await bothReplies(t, app, token, 'another key answered')
+  t.equal(replaced.statusCode, 401)
   t.equal(replaced.json().code, 'invalid_token')
 })
 
