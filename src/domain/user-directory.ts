@@ -1,4 +1,5 @@
 import type { Db } from '../store/index.js'
+import { RecentlyUsed } from '../verify/recently-used.js'
 import { systemClock, type Clock } from './clock.js'
 import { findUserById, type User } from './users.js'
 
@@ -18,19 +19,17 @@ export interface UserDirectoryOptions {
  * the store, and tokens carry their own), so `ttl` bounds how stale a shown
  * user can be. Accounts that do not exist are not remembered.
  *
- * At most `max` users, the least recently shown dropped first: a Map keeps
- * insertion order and a user shown again moves to its end.
+ * At most `max` users, the least recently shown dropped first (see RecentlyUsed).
  */
 export class UserDirectory {
   readonly #db: Db
-  readonly #max: number
   readonly #ttl: number
   readonly #clock: Clock
-  readonly #held = new Map<string, { user: User, readAt: number }>()
+  readonly #held: RecentlyUsed<string, { user: User, readAt: number }>
 
   constructor (db: Db, options: UserDirectoryOptions = {}) {
     this.#db = db
-    this.#max = options.max ?? 10_000
+    this.#held = new RecentlyUsed(options.max ?? 10_000)
     this.#ttl = options.ttl ?? 30_000
     this.#clock = options.clock ?? systemClock
   }
@@ -39,10 +38,9 @@ export class UserDirectory {
   cached (id: string): User | undefined {
     const held = this.#held.get(id)
     if (held === undefined) return undefined
+    if (this.#clock.now() - held.readAt <= this.#ttl) return held.user
     this.#held.delete(id)
-    if (this.#clock.now() - held.readAt > this.#ttl) return undefined
-    this.#held.set(id, held)
-    return held.user
+    return undefined
   }
 
   async find (id: string): Promise<User | undefined> {
@@ -55,7 +53,6 @@ export class UserDirectory {
     if (found === undefined) return undefined
     const user: User = { id: found.id, email: found.email, roles: found.roles, createdAt: found.createdAt }
     this.#held.set(id, { user, readAt: this.#clock.now() })
-    if (this.#held.size > this.#max) this.#held.delete(this.#held.keys().next().value as string)
     return user
   }
 }

@@ -1,5 +1,6 @@
 import type { Algorithm } from 'fast-jwt'
 import type { AccessTokenClaims } from './claims.js'
+import { RecentlyUsed } from './recently-used.js'
 
 export interface VerifiedToken {
   claims: AccessTokenClaims
@@ -27,28 +28,20 @@ function indexOf (token: string): number {
 interface Entry {
   token: string
   verified: VerifiedToken
-  /** When it last went to the end of the order (a count of such moves). */
-  movedAt: number
 }
 
 /**
  * Access tokens that passed every check but revocation. A client reusing its
  * token pays for the signature and the claim checks once; nothing here
  * outlives the token's `exp` (plus the clock tolerance), and only verified
- * tokens get in, so no request can fill it with garbage.
- *
- * At most `max` tokens; the one first in the order goes. A Map keeps the
- * order: a remembered token goes to its end, and so does a token used again
- * once it is in the older half. A token used within the last max / 2 moves is
- * never the one dropped, and most uses move nothing.
+ * tokens get in, so no request can fill it with garbage. At most `max`
+ * tokens, the least recently used dropped first (see RecentlyUsed).
  */
 export class VerifiedTokens {
-  readonly #max: number
-  readonly #entries = new Map<number, Entry>()
-  #moves = 0
+  readonly #entries: RecentlyUsed<number, Entry>
 
   constructor (max: number) {
-    this.#max = max
+    this.#entries = new RecentlyUsed(max)
   }
 
   /** The entry for this token while it is unexpired at `now`. */
@@ -61,23 +54,15 @@ export class VerifiedTokens {
       this.#entries.delete(index)
       return undefined
     }
-    if (this.#moves - entry.movedAt >= this.#max / 2) this.#moveToEnd(index, entry)
     return entry.verified
   }
 
   remember (token: string, verified: VerifiedToken): void {
-    this.#moveToEnd(indexOf(token), { token, verified, movedAt: 0 })
-    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as number)
+    this.#entries.set(indexOf(token), { token, verified })
   }
 
   forget (token: string): void {
     const index = indexOf(token)
     if (this.#entries.get(index)?.token === token) this.#entries.delete(index)
-  }
-
-  #moveToEnd (index: number, entry: Entry) {
-    this.#entries.delete(index)
-    entry.movedAt = ++this.#moves
-    this.#entries.set(index, entry)
   }
 }
