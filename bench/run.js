@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const USERS = Number(process.env.BENCH_USERS ?? 1000)
 const CONNECTIONS = 50
 const WRK_SCRIPT = fileURLToPath(new URL('./wrk/lines.lua', import.meta.url))
