@@ -3,7 +3,7 @@ import { UnknownKeyError } from '../src/verify/errors.js'
 import { loadSigningKeys, type SigningKeys } from '../src/domain/keys.js'
 import { createAccessTokenIssuer, type AccessTokenIssuer } from '../src/domain/tokens.js'
 import { runInBackground } from '../src/server/background.js'
-import { registerBearerAuth } from '../src/verify/bearer-auth.js'
+import { registerBearerAuth } from '../src/verify/register-bearer-auth.js'
 
 export type { AuthHook } from '../src/verify/bearer-auth.js'
 

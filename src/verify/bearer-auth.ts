@@ -1,11 +1,12 @@
-import fastifyJwt from '@fastify/jwt'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { createVerifier, type Algorithm, type VerifierOptions } from 'fast-jwt'
 import { contractError, sendError } from './error-reply.js'
 import { ForbiddenError, InvalidTokenError, MissingTokenError, RevokedTokenError, UnknownKeyError } from './errors.js'
 import { ACCESS_TOKEN_TYPE, hasValidClaimShape, type AccessTokenClaims } from './claims.js'
 import type { RevocationSet } from './revocation-set.js'
 import { VerifiedTokens, type VerifiedToken } from './verified-tokens.js'
+// The module augmented below: request.user is typed as the access token's claims.
+import type {} from '@fastify/jwt'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -16,15 +17,6 @@ declare module '@fastify/jwt' {
 
 /** A guard for `onRequest` or `preHandler`: a refused request gets the contract's 401/403/503 reply. */
 export type AuthHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Requires a valid access token; usable as `onRequest` or `preHandler`. */
-    authenticate: AuthHook
-    /** Requires a valid access token carrying every one of `roles` (403 `forbidden` otherwise). */
-    authorize (...roles: string[]): AuthHook
-  }
-}
 
 /** A token's JOSE header as sent: nothing in it is trusted yet. */
 export interface TokenHeader {
@@ -141,7 +133,10 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
 
   type Verdict = FastifyError | undefined
 
-  /** Every check of a token not remembered (or whose key has changed) but revocation: the signature, then the claims, remembered if they pass. */
+  /**
+   * Every check but revocation of a token not remembered (or whose key has
+   * changed): the signature, then the claims, remembered if they pass.
+   */
   async function verifyToken (token: string, at: number): Promise<AccessTokenClaims> {
     // Only the header picks the key; the verifier reads the rest.
     const header = headerOf(token)
@@ -213,8 +208,13 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return recallLater(request, token, remembered, lookup, at)
   }
 
-  /** A remembered token whose key lookup is pending or answered with another key: a withdrawn or replaced key's tokens are refused at once, not at their exp. */
-  async function recallLater (request: FastifyRequest, token: string, remembered: VerifiedToken, lookup: ReturnType<typeof keyFor>, at: number): Promise<Verdict> {
+  /**
+   * A remembered token whose key lookup is pending or answered with another
+   * key: a withdrawn or replaced key's tokens are refused at once, not at their exp.
+   */
+  async function recallLater (
+    request: FastifyRequest, token: string, remembered: VerifiedToken, lookup: ReturnType<typeof keyFor>, at: number
+  ): Promise<Verdict> {
     let current: string | Buffer
     try {
       current = await lookup
@@ -235,19 +235,31 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return error === undefined ? ADMITTED : Promise.resolve(sendError(request, reply, error)) as Promise<FastifyReply>
   }
 
+  /** The check as a hook: `then` applies to its verdict; whatever throws, even at once, rejects the hook's promise. */
+  function hook (
+    request: FastifyRequest, reply: FastifyReply, then: (request: FastifyRequest, error: Verdict) => Verdict
+  ): Promise<FastifyReply | undefined> {
+    try {
+      const verdict = check(request)
+      return verdict instanceof Promise
+        ? verdict.then(error => answer(request, reply, then(request, error)))
+        : answer(request, reply, then(request, verdict))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  const asItIs = (_request: FastifyRequest, error: Verdict): Verdict => error
+
   function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const verdict = check(request)
-    return verdict instanceof Promise ? verdict.then(error => answer(request, reply, error)) : answer(request, reply, verdict)
+    return hook(request, reply, asItIs)
   }
 
   function authorize (...roles: string[]): AuthHook {
     const withRoles = (request: FastifyRequest, error: Verdict): Verdict =>
       error ?? (roles.every(role => request.user.roles.includes(role)) ? undefined : new ForbiddenError())
     return function authorizeRoles (request, reply) {
-      const verdict = check(request)
-      return verdict instanceof Promise
-        ? verdict.then(error => answer(request, reply, withRoles(request, error)))
-        : answer(request, reply, withRoles(request, verdict))
+      return hook(request, reply, withRoles)
     }
   }
 
@@ -259,44 +271,4 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
   }
 
   return { authenticate, authorize, verify }
-}
-
-/** The name @fastify/jwt's own request verify is moved to, out of the way of `request.jwtVerify()`. */
-export const FASTIFY_JWT_VERIFY = 'fastifyJwtVerify'
-
-/** @fastify/jwt's key source: none, so its own verify refuses every token. */
-async function noKey (): Promise<never> {
-  throw new Error('gatehouse: access tokens are verified by request.jwtVerify(), app.authenticate or app.authorize')
-}
-
-/**
- * Registers `@fastify/jwt`, decorates `request.jwtVerify()` with the bearer
- * check (failures are the contract's, whatever error handler the app has),
- * and decorates `authenticate` and `authorize` with the same check.
- */
-export async function registerBearerAuth (app: FastifyInstance, options: BearerAuthOptions): Promise<BearerAuth> {
-  const auth = createBearerAuth(options)
-  // @fastify/jwt is the JWT plugin Fastify apps know: it declares `request.user`,
-  // decorates `request.jwtDecode()` and `app.jwt`, and types them all (`FastifyJWT`
-  // above). Its own verify cannot be our check (no remembered tokens, its own
-  // clock), and a namespace is the only way to free the `jwtVerify` name for
-  // ours; so it is renamed and given no key. What remains of it, that
-  // request decorator and `app.jwt.gatehouse.verify`, refuses every token.
-  await app.register(fastifyJwt, {
-    namespace: 'gatehouse',
-    jwtVerify: FASTIFY_JWT_VERIFY,
-    jwtDecode: 'jwtDecode',
-    secret: { public: noKey }
-  })
-  // A caller's options are ignored: the checks are declared once, and no call site loosens them.
-  app.decorateRequest('jwtVerify', function jwtVerify (this: FastifyRequest, ...args: unknown[]) {
-    const verified = auth.verify(this)
-    const callback = args.at(-1)
-    if (typeof callback !== 'function') return verified
-    // @fastify/jwt's callback form, as its types offer it.
-    verified.then(claims => callback(null, claims), (error: unknown) => callback(error))
-  })
-  app.decorate('authenticate', auth.authenticate)
-  app.decorate('authorize', auth.authorize)
-  return auth
 }

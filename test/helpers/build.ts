@@ -7,8 +7,9 @@ import { parseConfig } from '../../src/server/config.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-// One password hashing process for all the apps a test file builds, not one
-// per app: starting a Node process costs more than the hashing these tests do.
+// One password hashing process for all the apps the test files of a suite
+// (one process) build, not one per app: starting a Node process costs more
+// than the hashing these tests do.
 // How an app starts and closes its own is tested in passwords.test.ts and
 // server.test.ts, which do not use this helper.
 const hashing = new HashingProcess(DEFAULT_CONCURRENCY)

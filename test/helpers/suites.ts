@@ -25,13 +25,14 @@ export const SUITES = {
 export type SuiteName = keyof typeof SUITES
 
 /** dist/test, where this file runs from. */
-const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
+export const TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)))
 
 /** The test files (paths from test/, compiled) under `folder`; `.` is test/ itself, without its subfolders. */
 export function testFilesIn (folder: string): string[] {
   const recursive = folder !== '.'
   return (readdirSync(join(TEST_ROOT, folder), { recursive }) as string[])
-    .filter(file => file.endsWith('.test.js') && !file.split(sep).some(part => part.startsWith('fixture')))
+    // Fixture folders hold files that tests run, not tests.
+    .filter(file => file.endsWith('.test.js') && !file.split(sep).slice(0, -1).some(part => part.startsWith('fixture')))
     .map(file => join(folder, file).split(sep).join('/'))
     .sort()
 }
@@ -64,9 +65,13 @@ export async function runSuite (name: SuiteName): Promise<void> {
     t.ok(files.length > 0, `${files.length} files`)
     await allLoaded
   })
-  try {
-    for (const file of files) await import(pathToFileURL(join(TEST_ROOT, file)).href)
-  } finally {
-    loaded()
+  for (const file of files) {
+    try {
+      await import(pathToFileURL(join(TEST_ROOT, file)).href)
+    } catch (error) {
+      // The suite goes on with its other files; this one fails by name.
+      t.test(`${file} loads`, async t => { t.error(error) })
+    }
   }
+  loaded()
 }

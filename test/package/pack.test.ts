@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -52,9 +53,12 @@ async function install (project: string, extra: string[]): Promise<void> {
   await run('tar', ['-xzf', tarball, '-C', target, '--strip-components=1'])
   const manifest = JSON.parse(await readFile(join(target, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }
   for (const name of [...Object.keys(manifest.dependencies ?? {}), ...extra]) {
+    const installed = join(REPO_ROOT, 'node_modules', name)
+    // npm ci has checked the versions against the lock file; a package only nested deeper is not here.
+    if (!existsSync(join(installed, 'package.json'))) throw new Error(`${name} is not installed at the top of node_modules`)
     const link = join(project, 'node_modules', name)
     await mkdir(dirname(link), { recursive: true })
-    await symlink(join(REPO_ROOT, 'node_modules', name), link, 'dir')
+    await symlink(installed, link, 'dir')
   }
 }
 

@@ -1,8 +1,9 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import * as fastJwt from 'fast-jwt'
 import { test, type Test } from 'tap'
 import { UnknownKeyError } from '../../../src/verify/errors.js'
-import { FASTIFY_JWT_VERIFY, registerBearerAuth } from '../../../src/verify/bearer-auth.js'
+import { createBearerAuth } from '../../../src/verify/bearer-auth.js'
+import { FASTIFY_JWT_VERIFY, registerBearerAuth } from '../../../src/verify/register-bearer-auth.js'
 import type { AccessTokenClaims } from '../../../src/verify/claims.js'
 import { RevocationSet } from '../../../src/verify/revocation-set.js'
 import { UNKNOWN_KEY_MESSAGE } from '../../helpers/forge.js'
@@ -188,7 +189,7 @@ test('authenticate and jwtVerify share one remembered verdict: the signature of 
   // fast-jwt's verifiers, counted: each still checks for real.
   let signatureChecks = 0
   // By URL: tap resolves a relative path from the source-mapped .ts file, not the compiled test that runs.
-  const { registerBearerAuth: register } = await t.mockImport<typeof import('../../../src/verify/bearer-auth.js')>(new URL('../../../src/verify/bearer-auth.js', import.meta.url).href, {
+  const { registerBearerAuth: register } = await t.mockImport<typeof import('../../../src/verify/register-bearer-auth.js')>(new URL('../../../src/verify/register-bearer-auth.js', import.meta.url).href, {
     'fast-jwt': {
       ...fastJwt,
       createVerifier: (options: Parameters<typeof fastJwt.createVerifier>[0]) => {
@@ -297,5 +298,24 @@ test('a remembered token behind a malformed Authorization header is refused', as
       t.equal(res.statusCode, 401, `${url} ${JSON.stringify(authorization.slice(0, 9))}`)
       t.equal(res.json().code, 'invalid_token')
     }
+  }
+})
+
+test('a check that throws, even before its first await, rejects the hook\'s promise instead of throwing', async (t) => {
+  const auth = createBearerAuth({
+    algorithms: ['ES256'],
+    issuer: 'gatehouse',
+    audience: 'gatehouse',
+    clockTolerance: 0,
+    keyFor: () => 'unused',
+    revoked: new RevocationSet(),
+    now: () => { throw new Error('the clock broke') }
+  })
+  const request = { headers: { authorization: 'Bearer a.b.c' } } as unknown as FastifyRequest
+  const reply = {} as unknown as FastifyReply
+  for (const [name, guard] of [['authenticate', auth.authenticate], ['authorize', auth.authorize('admin')]] as const) {
+    let pending: Promise<unknown> | undefined
+    t.doesNotThrow(() => { pending = guard(request, reply) }, `${name} does not throw`)
+    await t.rejects(pending as Promise<unknown>, { message: 'the clock broke' }, `${name} rejects with the error`)
   }
 })
