@@ -1,10 +1,10 @@
-import { clientKey } from '../domain/client-address.js'
 import { checkCredentials } from '../domain/credentials.js'
-import { InvalidCredentials, TooManyAttempts } from '../domain/errors.js'
+import { InvalidCredentials } from '../domain/errors.js'
 import { openSession } from '../domain/sessions.js'
 import { normalizeEmail } from '../domain/users.js'
 import { auditAlone, auditedTransaction } from './audited-transaction.js'
 import type { Caller, ServiceContext, TokenPair } from './context.js'
+import { throttledCheck } from './throttled-check.js'
 import { tokenPair } from './token-pair.js'
 
 export interface LoginInput {
@@ -13,28 +13,20 @@ export interface LoginInput {
 }
 
 /**
- * Checks the password and opens a session. Attempts are counted per (email,
- * client address) before the check, so concurrent guesses cannot all slip
- * under the limit; a verdict-less failure (an overload) is not counted.
+ * Checks the password under the failed-login throttle (see throttledCheck)
+ * and opens a session.
  */
 export async function login (ctx: ServiceContext, caller: Caller, input: LoginInput): Promise<TokenPair> {
   const throttleKey = normalizeEmail(input.email) ?? input.email.trim().toLowerCase()
-  const client = clientKey(caller.ip)
-  const retryAfter = ctx.loginThrottle.reserve(throttleKey, client, ctx.clock.now())
-  if (retryAfter > 0) throw new TooManyAttempts(retryAfter)
-
   let user
   try {
-    user = await checkCredentials(ctx.store.db, ctx.passwords, input.email, input.password)
+    user = await throttledCheck(ctx, throttleKey, caller.ip, () => checkCredentials(ctx.store.db, ctx.passwords, input.email, input.password))
   } catch (err) {
-    if (!(err instanceof InvalidCredentials)) {
-      ctx.loginThrottle.release(throttleKey, client, ctx.clock.now())
-      throw err
+    if (err instanceof InvalidCredentials) {
+      await auditAlone(ctx, caller, ctx.clock.now(), { type: 'login_failed', userId: err.userId, sessionId: null, detail: err.userId ? 'wrong password' : 'unknown email' })
     }
-    await auditAlone(ctx, caller, ctx.clock.now(), { type: 'login_failed', userId: err.userId, sessionId: null, detail: err.userId ? 'wrong password' : 'unknown email' })
     throw err
   }
-  ctx.loginThrottle.recordSuccess(throttleKey, client)
 
   const now = ctx.clock.now()
   const session = await auditedTransaction(ctx, caller, now, async (trx, audit) => {

@@ -1,10 +1,10 @@
-import { clientKey } from '../domain/client-address.js'
-import { InvalidCredentials, InvalidPassword, TooManyAttempts, UnknownAccount } from '../domain/errors.js'
+import { InvalidCredentials, InvalidPassword, UnknownAccount } from '../domain/errors.js'
 import { acceptablePassword } from '../domain/passwords.js'
 import { revokeUserSessions } from '../domain/sessions.js'
 import { findUserById, updatePasswordHash } from '../domain/users.js'
 import { auditedTransaction } from './audited-transaction.js'
 import type { Caller, ServiceContext } from './context.js'
+import { throttledCheck } from './throttled-check.js'
 
 export interface PasswordChange {
   currentPassword: string
@@ -23,19 +23,11 @@ export async function changePassword (ctx: ServiceContext, caller: Caller, token
 
   const newPassword = acceptablePassword(change.newPassword)
   if (newPassword === null) throw new InvalidPassword()
-  const client = clientKey(caller.ip)
-  const retryAfter = ctx.loginThrottle.reserve(user.email, client, ctx.clock.now())
-  if (retryAfter > 0) throw new TooManyAttempts(retryAfter)
   const current = acceptablePassword(change.currentPassword)
-  let ok: boolean
-  try {
-    ok = current !== null && (await ctx.passwords.verify(user.passwordHash, current)).ok
-  } catch (err) {
-    ctx.loginThrottle.release(user.email, client, ctx.clock.now())
-    throw err
-  }
-  if (!ok) throw new InvalidCredentials(userId)
-  ctx.loginThrottle.recordSuccess(user.email, client)
+  await throttledCheck(ctx, user.email, caller.ip, async () => {
+    const ok = current !== null && (await ctx.passwords.verify(user.passwordHash, current)).ok
+    if (!ok) throw new InvalidCredentials(userId)
+  })
 
   const passwordHash = await ctx.passwords.hash(newPassword)
   const now = ctx.clock.now()
