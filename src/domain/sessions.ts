@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Db } from '../store/index.js'
 import { newId, newRefreshToken, refreshTokenHash } from './tokens.js'
+import type { User } from './users.js'
 
 export interface SessionRules {
   /** Seconds a refresh token lives after the session's last rotation. */
@@ -75,8 +76,8 @@ export async function openSession (db: Db, rules: SessionRules, userId: string, 
 
 interface RotatedSession {
   sessionId: string
-  userId: string
-  roles: string[]
+  /** The session's user, read in the same query as the token. */
+  user: User
   /** The child refresh token: newly minted, or the same one again for a replayed parent. */
   refreshToken: string
   /** Unix milliseconds at which the session ends whatever happens. */
@@ -110,14 +111,15 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
     .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select(['refresh_tokens.spent_at', 'sessions.id as session_id', 'sessions.user_id', 'sessions.revoked_at',
-      'sessions.idle_expires_at', 'sessions.absolute_expires_at', 'users.roles'])
+      'sessions.idle_expires_at', 'sessions.absolute_expires_at', 'users.email', 'users.roles', 'users.created_at'])
     .where('refresh_tokens.token_hash', '=', hash)
     .executeTakeFirst()
   if (!row) return { kind: 'refused', reason: 'unknown' }
   const { session_id: sessionId, user_id: userId } = row
   if (row.revoked_at !== null) return { kind: 'refused', reason: 'revoked', sessionId, userId }
   if (now >= Number(row.idle_expires_at) || now >= Number(row.absolute_expires_at)) return { kind: 'refused', reason: 'expired', sessionId, userId }
-  const session = { sessionId, userId, roles: JSON.parse(row.roles) as string[], refreshToken: child, endsAt: Number(row.absolute_expires_at) }
+  const user: User = { id: userId, email: row.email, roles: JSON.parse(row.roles) as string[], createdAt: Number(row.created_at) }
+  const session = { sessionId, user, refreshToken: child, endsAt: Number(row.absolute_expires_at) }
 
   let lostRace = false
   if (row.spent_at === null) {

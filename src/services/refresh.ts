@@ -1,6 +1,5 @@
 import { InvalidGrant } from '../domain/errors.js'
 import { rotateRefreshToken } from '../domain/sessions.js'
-import { findUserById } from '../domain/users.js'
 import { auditedTransaction } from './audited-transaction.js'
 import type { Caller, ServiceContext, TokenPair } from './context.js'
 import { tokenPair } from './token-pair.js'
@@ -17,20 +16,18 @@ const MAX_TOKEN_LENGTH = 128
 export async function refresh (ctx: ServiceContext, caller: Caller, presented: string): Promise<TokenPair> {
   if (presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) throw new InvalidGrant('unknown')
   const now = ctx.clock.now()
-  const outcome = await auditedTransaction(ctx, caller, now, async (trx, audit) => {
+  const result = await auditedTransaction(ctx, caller, now, async (trx, audit) => {
     const result = await rotateRefreshToken(trx, ctx.sessionRules, ctx.refreshKey, presented, now)
     if (result.kind === 'reuse') {
       await audit({ type: 'refresh_reuse', userId: result.userId, sessionId: result.sessionId, detail: result.lostRace ? 'lost a concurrent rotation; session revoked' : 'spent refresh token presented again; session revoked' })
-      return { result, user: undefined }
+      return result
     }
-    if (result.kind === 'refused') return { result, user: undefined }
+    if (result.kind === 'refused') return result
     const detail = result.kind === 'rotated' ? null : `parent replayed within the reuse interval${result.lostRace ? ' (lost a concurrent rotation)' : ''}`
-    await audit({ type: 'refresh', userId: result.session.userId, sessionId: result.session.sessionId, detail })
-    // The session's user exists: deleting a user deletes its sessions (cascade).
-    return { result, user: await findUserById(trx, result.session.userId) }
+    await audit({ type: 'refresh', userId: result.session.user.id, sessionId: result.session.sessionId, detail })
+    return result
   })
 
-  const { result, user } = outcome
   if (result.kind === 'reuse') {
     ctx.revocations.revokedNow([result.sessionId], now)
     caller.log.warn({ sessionId: result.sessionId, lostRace: result.lostRace }, 'refresh token reuse: session revoked')
@@ -42,6 +39,6 @@ export async function refresh (ctx: ServiceContext, caller: Caller, presented: s
   }
   if (result.lostRace) caller.log.info({ sessionId: result.session.sessionId }, 'refresh lost a concurrent rotation and was answered as a replay')
   const { session } = result
-  const { passwordHash: _, ...account } = user as NonNullable<typeof user>
-  return tokenPair(ctx, { userId: session.userId, sessionId: session.sessionId, roles: session.roles, sessionEndsAt: session.endsAt }, session.refreshToken, account, now)
+  const { user } = session
+  return tokenPair(ctx, { userId: user.id, sessionId: session.sessionId, roles: user.roles, sessionEndsAt: session.endsAt }, session.refreshToken, user, now)
 }

@@ -81,7 +81,7 @@ test('rotation spends the token and mints its HMAC-derived child in the same ses
   const { sessionId, refreshToken } = await openSession(db, RULES, 'u1', CLIENT, T0)
   const at = T0 + 10_000
   const outcome = await rotateRefreshToken(db, RULES, key, refreshToken, at)
-  t.same(outcome, { kind: 'rotated', session: { sessionId, userId: 'u1', roles: ['user'], refreshToken: childRefreshToken(key, refreshToken), endsAt: T0 + RULES.sessionMaxAge * 1000 }, lostRace: false })
+  t.same(outcome, { kind: 'rotated', session: { sessionId, user: { id: 'u1', email: 'u1@example.com', roles: ['user'], createdAt: T0 }, refreshToken: childRefreshToken(key, refreshToken), endsAt: T0 + RULES.sessionMaxAge * 1000 }, lostRace: false })
   const rotation = (outcome as Rotated).session
   const parent = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', refreshTokenHash(refreshToken)).executeTakeFirstOrThrow()
   t.equal(Number(parent.spent_at), at)
