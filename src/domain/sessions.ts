@@ -221,7 +221,8 @@ export async function liveSessionOwner (db: Db, sessionId: string, now: number):
 /**
  * Deletes what can no longer matter: sessions past both limits or revoked
  * longer ago than any of their access tokens can live (their refresh tokens
- * go with them, by cascade), and revocations the feed no longer lists. A token
+ * go with them, by cascade), and revocations the feed no longer lists but the
+ * newest, which holds the feed's cursors valid. A token
  * of a deleted session is refused as unknown, just as it was as revoked.
  */
 export async function pruneExpired (db: Db, rules: SessionRules, now: number, marginMs = 60_000): Promise<{ sessions: number, revocations: number }> {
@@ -234,7 +235,12 @@ export async function pruneExpired (db: Db, rules: SessionRules, now: number, ma
         eb('revoked_at', '<=', now - tokenLife)
       ]))
       .executeTakeFirst()
-    const revocations = await trx.deleteFrom('revocations').where('expires_at', '<=', now - marginMs).executeTakeFirst()
+    // The newest row stays, expired or not: the feed refuses a cursor past
+    // max(seq), and every follower's cursor would be past it once all were gone.
+    const revocations = await trx.deleteFrom('revocations')
+      .where('expires_at', '<=', now - marginMs)
+      .where('seq', '<', eb => eb.selectFrom('revocations').select(({ fn }) => fn.max('seq').as('newest')))
+      .executeTakeFirst()
     return { sessions: Number(sessions.numDeletedRows), revocations: Number(revocations.numDeletedRows) }
   })
 }

@@ -5,6 +5,7 @@ import {
   revokeSession, revokeUserSessions, rotateRefreshToken, type RotationOutcome, type SessionRules
 } from '../../../src/domain/sessions.js'
 import { openStore, type Db } from '../../../src/store/index.js'
+import { latestRevocation, revocationsSince } from '../../../src/domain/revocations.js'
 import { refreshTokenHash } from '../../../src/domain/tokens.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -373,4 +374,23 @@ test('pruning deletes dead sessions with their tokens and old revocations, and k
   const revocations = (await db.selectFrom('revocations').select('session_id').execute()).map(r => r.session_id)
   t.same(revocations, [revokedRecently.sessionId], 'the feed keeps the revocation whose tokens may still be in use')
   t.same(await pruneExpired(db, RULES, T0), { sessions: 0, revocations: 0 }, 'pruning again finds nothing')
+})
+
+test('pruning every expired revocation keeps the newest row, so a follower\'s cursor stays valid and new revocations follow it', async (t) => {
+  const { db } = await setup(t)
+  const tokenLife = RULES.accessTokenTtl * 1000 + 60_000
+  for (const user of ['u1', 'u2']) {
+    const opened = await openSession(db, RULES, user, CLIENT, T0 - tokenLife - 1000)
+    await revokeSession(db, RULES, opened.sessionId, 'logout', T0 - tokenLife)
+  }
+  const cursor = await latestRevocation(db)
+  t.same(await pruneExpired(db, RULES, T0), { sessions: 2, revocations: 1 }, 'both expired, one deleted')
+  t.equal(await latestRevocation(db), cursor, 'the newest sequence number is still the latest')
+  t.same((await revocationsSince(db, 0, T0)).sessions, [], 'the kept row, past its expiry, is not listed from the start either')
+
+  const fresh = await openSession(db, RULES, 'u1', CLIENT, T0)
+  await revokeSession(db, RULES, fresh.sessionId, 'logout', T0)
+  const page = await revocationsSince(db, cursor, T0)
+  t.same(page.sessions.map(s => s.sid), [fresh.sessionId], 'a revocation after the pruning follows the old cursor')
+  t.ok(Number(page.cursor) > cursor)
 })
