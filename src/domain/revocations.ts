@@ -60,14 +60,6 @@ export class RevocationList {
   /** `accessTokenTtlMs`: how long a session revoked now may still have unexpired access tokens. */
   constructor (private readonly db: Db, private readonly accessTokenTtlMs = 0) {}
 
-  has (sessionId: string, now = Date.now()): boolean {
-    return this.revoked.has(sessionId, now)
-  }
-
-  get size (): number {
-    return this.revoked.size
-  }
-
   /** Records a revocation made by this instance at once, before the next sync. */
   add (sessionId: string, expiresAtMs: number): void {
     this.revoked.add(sessionId, expiresAtMs + EXPIRY_MARGIN_MS)

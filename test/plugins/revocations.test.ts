@@ -21,15 +21,16 @@ test('revocations are synced in the background every revocationSyncInterval, at 
   const app = await build(t, {}, { clock, timings: { revocationSyncInterval: 10 } })
   const counter = countSyncs(app)
   // Held until its access tokens and the margin have expired, by the app's clock.
-  app.revocations.add('session-1', clock.now())
+  const addedAt = clock.now()
+  app.revocations.add('session-1', addedAt)
   await eventually(() => counter.syncs >= 2, 'two background syncs')
   t.ok(counter.at.every(at => at === clock.now()), 'each sync is given the app clock\'s time')
-  t.ok(app.revocations.has('session-1'), 'still held')
+  t.ok(app.revocations.revoked.has('session-1', clock.now()), 'still held')
 
   clock.advance(3600_000)
   const before = counter.syncs
   await eventually(() => counter.syncs >= before + 2, 'two more background syncs')
-  t.notOk(app.revocations.has('session-1'), 'dropped once the clock has passed its expiry')
+  t.notOk(app.revocations.revoked.has('session-1', addedAt), 'dropped once the clock has passed its expiry: not even held for an earlier time')
 })
 
 test('a failing background sync is logged once when it starts failing and once when it works again', async (t) => {

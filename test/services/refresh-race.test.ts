@@ -56,5 +56,5 @@ test('with REFRESH_REUSE_INTERVAL=0, the loser of a rotation race revokes the se
   t.same(outcomes.map(o => o.status), ['fulfilled', 'rejected'])
   t.same(await auditDetails(app), [['refresh', null], ['refresh_reuse', 'lost a concurrent rotation; session revoked']])
   t.ok(lines.some(line => line.level === 'warn' && (line.fields as { lostRace?: boolean }).lostRace === true), 'the reuse is logged as a lost race')
-  t.ok(app.revocations.has(pair.sid), 'the session is refused here at once')
+  t.ok(app.revocations.revoked.has(pair.sid, app.clock.now()), 'the session is refused here at once')
 })
