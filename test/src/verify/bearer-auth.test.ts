@@ -146,44 +146,29 @@ test('a remembered token\'s signature does not vouch for another header or paylo
   t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'the genuine token is still accepted')
 })
 
-test('a remembered token is refused by both paths at once when its key is withdrawn, or replaced under the same kid', async (t) => {
-  const { app, keys, key } = await guardedApp(t)
-  const token = signAccessToken(key)
-  // Remembered through authenticate alone; the withdrawal must reach jwtVerify too.
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
+for (const pendingLookups of [false, true]) {
+  const lookups = pendingLookups ? 'a pending key lookup (a JWKS source fetching)' : 'a key lookup that answers at once'
+  test(`with ${lookups}, a remembered token is accepted while its key is published, and refused by both paths at once when it is withdrawn or replaced under the same kid`, async (t) => {
+    const { app, keys, key } = await guardedApp(t, { pendingLookups })
+    const token = signAccessToken(key)
+    // Remembered through authenticate alone; the withdrawal must reach jwtVerify too.
+    t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'verified and remembered')
+    t.equal((await bothReplies(t, app, token, 'remembered, same key')).statusCode, 200)
 
-  keys.delete(key.kid)
-  const withdrawn = await bothReplies(t, app, token, 'withdrawn')
-  t.equal(withdrawn.statusCode, 401)
-  t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
+    keys.delete(key.kid)
+    const withdrawn = await bothReplies(t, app, token, 'withdrawn')
+    t.equal(withdrawn.statusCode, 401)
+    t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
 
-  keys.set(key.kid, pem(key))
-  // Remembered through jwtVerify alone this time; the replacement must reach authenticate too.
-  t.equal((await app.inject({ url: '/verify', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
-  keys.set(key.kid, pem(newKey()))
-  const replaced = await bothReplies(t, app, token, 'replaced')
-  t.equal(replaced.statusCode, 401, 'another key under the kid does not carry the old signature')
-  t.equal(replaced.json().code, 'invalid_token')
-})
-
-test('a remembered token whose key lookup is pending is accepted once it answers the same key, and refused when it fails or answers another', async (t) => {
-  const { app, keys, key } = await guardedApp(t, { pendingLookups: true })
-  const token = signAccessToken(key)
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'verified and remembered')
-  t.equal((await bothReplies(t, app, token, 'remembered, same key')).statusCode, 200)
-
-  keys.delete(key.kid)
-  const withdrawn = await bothReplies(t, app, token, 'the lookup fails')
-  t.equal(withdrawn.statusCode, 401)
-  t.equal(withdrawn.json().message, UNKNOWN_KEY_MESSAGE)
-
-  keys.set(key.kid, pem(key))
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
-  keys.set(key.kid, pem(newKey()))
-  const replaced = await bothReplies(t, app, token, 'another key answered')
-  t.equal(replaced.statusCode, 401)
-  t.equal(replaced.json().code, 'invalid_token')
-})
+    keys.set(key.kid, pem(key))
+    // Remembered through jwtVerify alone this time; the replacement must reach authenticate too.
+    t.equal((await app.inject({ url: '/verify', headers: bearer(token) })).statusCode, 200, 'published again, verified again')
+    keys.set(key.kid, pem(newKey()))
+    const replaced = await bothReplies(t, app, token, 'replaced')
+    t.equal(replaced.statusCode, 401, 'another key under the kid does not carry the old signature')
+    t.equal(replaced.json().code, 'invalid_token')
+  })
+}
 
 test('authenticate and jwtVerify share one remembered verdict: the signature of a token is checked once', async (t) => {
   // fast-jwt's verifiers, counted: each still checks for real.
