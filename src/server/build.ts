@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { sendError } from '../verify/error-reply.js'
 import gatehouseApp, { BODY_LIMIT, type AppOptions } from './app.js'
 import type { GatehouseConfig } from './config.js'
-import { lazyChildLoggers, loggerOptions } from './logger.js'
+import { LevelAwareLogController, lazyChildLoggers, loggerOptions } from './logger.js'
 
 export { BODY_LIMIT }
 
@@ -34,6 +34,7 @@ function replyToClientError (error: NodeJS.ErrnoException, socket: Duplex) {
 export async function buildServer (config: GatehouseConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel, process.stdout.isTTY === true),
+    logController: new LevelAwareLogController(),
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     bodyLimit: BODY_LIMIT,
     onProtoPoisoning: 'error',

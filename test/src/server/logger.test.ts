@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream'
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { pino } from 'pino'
 import { test } from 'tap'
-import { lazyChildLoggers, loggerOptions } from '../../../src/server/logger.js'
+import { LevelAwareLogController, lazyChildLoggers, loggerOptions } from '../../../src/server/logger.js'
 
 /** A pino logger built from loggerOptions, writing its JSON lines into an array. */
 function capture (level = 'info') {
@@ -137,4 +137,43 @@ test('Fastify logs a request through a lazy child as it would through its own', 
   t.same(lines.map(l => l.msg), ['incoming request', 'in the handler', 'request completed'])
   t.ok(lines.every(l => l.reqId === 'req-1'), 'every line carries the request id')
   t.notMatch(raw.join(''), /secret-jwt/)
+})
+
+test('request lines are written only where their level is enabled, a route\'s own logLevel included', async t => {
+  const raw: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { raw.push(chunk.toString()); done() } })
+  const app = Fastify({ logger: { ...loggerOptions('warn', false), stream }, logController: new LevelAwareLogController() })
+  lazyChildLoggers(app.log)
+  t.teardown(() => app.close())
+  app.get('/quiet', async (request) => { request.log.warn('in the quiet handler'); return { ok: true } })
+  app.get('/chatty', { logLevel: 'info' }, async () => ({ ok: true }))
+  await app.inject({ method: 'GET', url: '/quiet' })
+  await app.inject({ method: 'GET', url: '/chatty' })
+  const lines = raw.map(l => JSON.parse(l) as { msg?: string, req?: { url: string }, responseTime?: number })
+  t.same(lines.map(l => l.msg), ['in the quiet handler', 'incoming request', 'request completed'])
+  t.equal(lines[1]?.req?.url, '/chatty')
+  t.type(lines[2]?.responseTime, 'number', 'the completed line still times the request')
+})
+
+test('a request that ended in an error is logged at the error level, so a warn logger writes it', async t => {
+  const { log, lines } = capture('warn')
+  const controller = new LevelAwareLogController()
+  const request = { log } as unknown as FastifyRequest
+  const reply = { log, elapsedTime: 3, statusCode: 200 } as unknown as FastifyReply
+  controller.incomingRequest(request, reply)
+  controller.requestCompleted(null, request, reply)
+  controller.requestCompleted(new Error('socket gone'), request, reply)
+  t.same(lines.map(l => [l.level, l.msg]), [[50, 'request errored']])
+  const { log: fatalOnly, lines: none } = capture('fatal')
+  controller.requestCompleted(new Error('socket gone'), { log: fatalOnly } as unknown as FastifyRequest, { log: fatalOnly, elapsedTime: 3 } as unknown as FastifyReply)
+  t.same(none, [], 'above the error level nothing is written')
+})
+
+test('a logger without levels gets every request line, and drops them itself', async t => {
+  const calls: string[] = []
+  const log = { info: (_fields: unknown, msg: string) => { calls.push(msg) }, error: (_fields: unknown, msg: string) => { calls.push(msg) } }
+  const controller = new LevelAwareLogController()
+  controller.incomingRequest({ log } as unknown as FastifyRequest, { log } as unknown as FastifyReply)
+  controller.requestCompleted(null, { log } as unknown as FastifyRequest, { log, elapsedTime: 1 } as unknown as FastifyReply)
+  t.same(calls, ['incoming request', 'request completed'])
 })
