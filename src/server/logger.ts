@@ -122,10 +122,11 @@ function isLevelEnabled (log: FastifyBaseLogger, level: LogMethod): boolean {
 
 /**
  * Fastify's "incoming request" and "request completed" lines, built only when
- * their level is enabled. Fastify builds both lines' fields and times the
- * request for every request, even when the level drops them: at the default
- * `warn` of a busy server that was a tenth of a protected request's CPU.
- * Checked per request, so a route's own `logLevel` still applies.
+ * their level is enabled. Fastify builds both lines' fields (and reads the
+ * response time) for every request and leaves the level check to the logger;
+ * above `info` (`LOG_LEVEL=warn`, say) a request now builds neither. Checked
+ * per request on the logger that writes the line, so a route's own
+ * `logLevel` still applies.
  */
 export class LevelAwareLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
@@ -133,6 +134,6 @@ export class LevelAwareLogController extends LogController {
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
-    if (isLevelEnabled(request.log, error ? 'error' : 'info')) super.requestCompleted(error, request, reply, metadata)
+    if (isLevelEnabled(reply.log, error ? 'error' : 'info')) super.requestCompleted(error, request, reply, metadata)
   }
 }

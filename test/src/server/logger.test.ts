@@ -3,6 +3,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { pino } from 'pino'
 import { test } from 'tap'
 import { LevelAwareLogController, lazyChildLoggers, loggerOptions } from '../../../src/server/logger.js'
+import { build } from '../../helpers/build.js'
 
 /** A pino logger built from loggerOptions, writing its JSON lines into an array. */
 function capture (level = 'info') {
@@ -139,34 +140,70 @@ test('Fastify logs a request through a lazy child as it would through its own', 
   t.notMatch(raw.join(''), /secret-jwt/)
 })
 
-test('request lines are written only where their level is enabled, a route\'s own logLevel included', async t => {
-  const raw: string[] = []
-  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { raw.push(chunk.toString()); done() } })
-  const app = Fastify({ logger: { ...loggerOptions('warn', false), stream }, logController: new LevelAwareLogController() })
-  lazyChildLoggers(app.log)
-  t.teardown(() => app.close())
-  app.get('/quiet', async (request) => { request.log.warn('in the quiet handler'); return { ok: true } })
-  app.get('/chatty', { logLevel: 'info' }, async () => ({ ok: true }))
-  await app.inject({ method: 'GET', url: '/quiet' })
-  await app.inject({ method: 'GET', url: '/chatty' })
-  const lines = raw.map(l => JSON.parse(l) as { msg?: string, req?: { url: string }, responseTime?: number })
-  t.same(lines.map(l => l.msg), ['in the quiet handler', 'incoming request', 'request completed'])
-  t.equal(lines[1]?.req?.url, '/chatty')
-  t.type(lines[2]?.responseTime, 'number', 'the completed line still times the request')
-})
-
-test('a request that ended in an error is logged at the error level, so a warn logger writes it', async t => {
-  const { log, lines } = capture('warn')
-  const controller = new LevelAwareLogController()
+/** A logger at a fixed level that records what reaches it, and a reply that counts reads of its response time. */
+function recording (enabled: string[]) {
+  const calls: string[] = []
+  const log = {
+    isLevelEnabled: (level: string) => enabled.includes(level),
+    info: (_fields: unknown, msg: string) => { calls.push(`info ${msg}`) },
+    error: (_fields: unknown, msg: string) => { calls.push(`error ${msg}`) }
+  }
+  let timed = 0
   const request = { log } as unknown as FastifyRequest
-  const reply = { log, elapsedTime: 3, statusCode: 200 } as unknown as FastifyReply
+  const reply = { log, statusCode: 200, get elapsedTime () { timed++; return 3 } } as unknown as FastifyReply
+  return { calls, request, reply, timed: () => timed }
+}
+
+test('below the info level the request lines are not even built: no call reaches the logger and the request is not timed', async t => {
+  const { calls, request, reply, timed } = recording(['warn', 'error', 'fatal'])
+  const controller = new LevelAwareLogController()
   controller.incomingRequest(request, reply)
   controller.requestCompleted(null, request, reply)
+  t.same(calls, [])
+  t.equal(timed(), 0)
   controller.requestCompleted(new Error('socket gone'), request, reply)
-  t.same(lines.map(l => [l.level, l.msg]), [[50, 'request errored']])
-  const { log: fatalOnly, lines: none } = capture('fatal')
-  controller.requestCompleted(new Error('socket gone'), { log: fatalOnly } as unknown as FastifyRequest, { log: fatalOnly, elapsedTime: 3 } as unknown as FastifyReply)
-  t.same(none, [], 'above the error level nothing is written')
+  t.same(calls, ['error request errored'], 'a request that ended in an error is logged at the error level')
+  t.equal(timed(), 1)
+})
+
+test('at the info level both lines are written, as Fastify writes them', async t => {
+  const { calls, request, reply } = recording(['info', 'warn', 'error', 'fatal'])
+  const controller = new LevelAwareLogController()
+  controller.incomingRequest(request, reply)
+  controller.requestCompleted(null, request, reply)
+  t.same(calls, ['info incoming request', 'info request completed'])
+})
+
+test('above the error level not even a failed request is logged', async t => {
+  const { calls, request, reply, timed } = recording(['fatal'])
+  new LevelAwareLogController().requestCompleted(new Error('socket gone'), request, reply)
+  t.same(calls, [])
+  t.equal(timed(), 0)
+})
+
+test('the completed line follows the reply\'s logger, which writes it', async t => {
+  const quiet = recording(['warn'])
+  const loud = recording(['info'])
+  new LevelAwareLogController().requestCompleted(null, quiet.request, loud.reply)
+  t.same(loud.calls, ['info request completed'])
+})
+
+test('a built server writes no request line at warn, but does for a route whose own logLevel is info', async t => {
+  const raw: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { raw.push(chunk.toString()); done() } })
+  const app = await build(t, { LOG_LEVEL: 'warn' }, {
+    logger: { ...loggerOptions('warn', false), stream },
+    setup: (app) => { app.get('/chatty', { logLevel: 'info' }, async () => ({ ok: true })) }
+  })
+  // Fastify keeps the controller under a symbol of its own: the lines alone cannot tell which controller wrote them.
+  const controllerKey = Object.getOwnPropertySymbols(app).find(symbol => symbol.description === 'fastify.logController')
+  t.type(controllerKey === undefined ? undefined : (app as unknown as Record<symbol, unknown>)[controllerKey], LevelAwareLogController, 'the server uses the level-aware controller')
+  await app.inject({ method: 'GET', url: '/' })
+  await app.inject({ method: 'GET', url: '/chatty' })
+  const lines = raw.map(l => JSON.parse(l) as { msg?: string, req?: { url: string }, responseTime?: number })
+  t.same(lines.map(l => l.msg), ['incoming request', 'request completed'])
+  t.equal(lines[0]?.req?.url, '/chatty')
+  t.type(lines[1]?.responseTime, 'number')
 })
 
 test('a logger without levels gets every request line, and drops them itself', async t => {
