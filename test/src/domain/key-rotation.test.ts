@@ -260,5 +260,5 @@ test('rotations and reloads agree with the key lifecycle model', async t => {
     }
   })
   // A run that hangs or a search that runs long fails this test by name (with its seed), not the whole suite by tap's timeout.
-  await t.resolves(fc.assert(property, { numRuns: 50, timeout: 10_000, interruptAfterTimeLimit: 90_000, markInterruptAsFailure: true }), 'no counterexample')
+  await t.resolves(fc.assert(property, { numRuns: 50, plugins: [fc.timeout(10_000), fc.interruptAfterTimeLimit(90_000, { failOnInterrupt: true })] }), 'no counterexample')
 })
