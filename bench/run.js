@@ -220,10 +220,10 @@ mkdirSync(peersDir, { recursive: true })
 const dbPath = `${peersDir}bench.db`
 for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true })
 
-// Gatehouse runs as `npm start` runs it, with the node flags of that script.
+// Gatehouse runs with the node flags of `npm start` (its environment is the bench's own, set below).
 const startScript = JSON.parse(readFileSync(here('../package.json'), 'utf8')).scripts.start
-const serverFlags = /\bnode ((?:--\S+ )*)dist\/src\/server\/server\.js/.exec(startScript)?.[1].trim().split(' ').filter(Boolean)
-if (serverFlags === undefined) throw new Error(`package.json's start script does not run dist/src/server/server.js with node: ${startScript}`)
+const serverFlags = /\bnode ((?:--[^\s=]+=\S+ |--[^\s=]+ )*)dist\/src\/server\/server\.js/.exec(startScript)?.[1].trim().split(' ').filter(Boolean)
+if (serverFlags === undefined) throw new Error(`package.json's start script must be \`node [--flag[=value] ...] dist/src/server/server.js\` for the bench to start Gatehouse alike: ${startScript}`)
 
 const GH_PORT = 3910
 const gatehouse = spawnPinned(process.execPath, [...serverFlags, here('../dist/src/server/server.js')], {
@@ -538,7 +538,7 @@ const md = `# Gatehouse benchmark
 
 Machine: ${facts.cpu}, ${facts.cores} cores, ${facts.ram} RAM; Node ${facts.node}; ${facts.date}.
 Pinning: ${facts.pinned}. Each run ${DURATION} s after a ${WARMUP} s warm-up; ${ROUNDS} rounds, alternated; medians shown.
-Gatehouse: started as \`npm start\` starts it (\`node ${serverFlags.join(' ')}\`), SQLite file store, ES256, argon2id m=${ARGON2.memoryCost} t=${ARGON2.timeCost} p=${ARGON2.parallelism}, UV_THREADPOOL_SIZE=${THREADPOOL}; ${USERS} users.
+Gatehouse: started with the node flags of \`npm start\` (\`node ${serverFlags.join(' ')}\`), SQLite file store, ES256, argon2id m=${ARGON2.memoryCost} t=${ARGON2.timeCost} p=${ARGON2.parallelism}, UV_THREADPOOL_SIZE=${THREADPOOL}; ${USERS} users.
 Whole bench: ${f0(elapsed)} s (after \`npm run build\`). Load generator: wrk (one thread, ${CONNECTIONS} connections unless stated) for (a), (a') and (e); autocannon for the argon2-bound (b), (d) and the store-bound (c). req/s counts 2xx replies only.
 Order: (a), (a'), (b), (e), (c), (d); peak RSS is reset before each scenario but cannot drop below what the process already holds.
 Load average (1 min; the bench alone makes about 2): ${loads.map(([k, v]) => `${k === 'start' ? 'before' : `after (${k})`} ${v.toFixed(2)}`).join(', ')}. Well above 2, other work shared the cores: the absolute figures are low and noisier, the ratios of alternated runs less so.
