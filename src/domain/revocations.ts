@@ -23,7 +23,11 @@ export function parseCursor (cursor: string | undefined): number | null {
   return Number(cursor)
 }
 
-/** The newest revocation's sequence number, 0 when there is none. */
+/**
+ * The newest revocation's sequence number, 0 when there is none. Pruning
+ * always keeps the newest row, so this never falls below a cursor already
+ * handed out (the feed refuses a `since` above it).
+ */
 export async function latestRevocation (db: Db): Promise<number> {
   const row = await db.selectFrom('revocations').select(({ fn }) => fn.max('seq').as('seq')).executeTakeFirst()
   return Number(row?.seq ?? 0)

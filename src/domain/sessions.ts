@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { Db } from '../store/index.js'
 import { newId, newRefreshToken, refreshTokenHash } from './tokens.js'
-import type { User } from './users.js'
+import { publicUser, type User } from './users.js'
 
 export interface SessionRules {
   /** Seconds a refresh token lives after the session's last rotation. */
@@ -118,7 +118,7 @@ export async function rotateRefreshToken (db: Db, rules: SessionRules, key: Buff
   const { session_id: sessionId, user_id: userId } = row
   if (row.revoked_at !== null) return { kind: 'refused', reason: 'revoked', sessionId, userId }
   if (now >= Number(row.idle_expires_at) || now >= Number(row.absolute_expires_at)) return { kind: 'refused', reason: 'expired', sessionId, userId }
-  const user: User = { id: userId, email: row.email, roles: JSON.parse(row.roles) as string[], createdAt: Number(row.created_at) }
+  const user = publicUser({ id: userId, email: row.email, roles: row.roles, created_at: row.created_at })
   const session = { sessionId, user, refreshToken: child, endsAt: Number(row.absolute_expires_at) }
 
   let lostRace = false

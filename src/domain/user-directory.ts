@@ -36,11 +36,14 @@ export class UserDirectory {
 
   /** The user if it is held and fresh, without a store read (nor a promise). */
   cached (id: string): User | undefined {
-    const held = this.#held.get(id)
+    const held = this.#held.peek(id)
     if (held === undefined) return undefined
-    if (this.#clock.now() - held.readAt <= this.#ttl) return held.user
-    this.#held.delete(id)
-    return undefined
+    if (this.#clock.now() - held.readAt > this.#ttl) {
+      this.#held.delete(id)
+      return undefined
+    }
+    this.#held.get(id)
+    return held.user
   }
 
   async find (id: string): Promise<User | undefined> {
@@ -51,7 +54,7 @@ export class UserDirectory {
   async load (id: string): Promise<User | undefined> {
     const found = await findUserById(this.#db, id)
     if (found === undefined) return undefined
-    const user: User = { id: found.id, email: found.email, roles: found.roles, createdAt: found.createdAt }
+    const { passwordHash: _, ...user } = found
     this.#held.set(id, { user, readAt: this.#clock.now() })
     return user
   }

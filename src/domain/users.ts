@@ -26,8 +26,13 @@ export function normalizeEmail (raw: string): string | null {
 
 interface UserRow { id: string, email: string, password_hash: string, roles: string, created_at: number }
 
+/** A user as the API shows it, from the columns of its row (roles are stored as JSON). */
+export function publicUser (row: { id: string, email: string, roles: string, created_at: number }): User {
+  return { id: row.id, email: row.email, roles: JSON.parse(row.roles) as string[], createdAt: Number(row.created_at) }
+}
+
 function toUser (row: UserRow): UserWithPassword {
-  return { id: row.id, email: row.email, roles: JSON.parse(row.roles) as string[], createdAt: Number(row.created_at), passwordHash: row.password_hash }
+  return { ...publicUser(row), passwordHash: row.password_hash }
 }
 
 function isUniqueViolation (err: unknown): boolean {

@@ -73,7 +73,7 @@ class RequestLogger implements FastifyBaseLogger {
   }
 
   #log (method: LogMethod, args: unknown[]) {
-    if ((this.#child ?? this.#parent).isLevelEnabled(method)) (this.#logger()[method] as (...a: unknown[]) => void)(...args)
+    if (this.isLevelEnabled(method)) (this.#logger()[method] as (...a: unknown[]) => void)(...args)
   }
 
   isLevelEnabled (level: LogMethod): boolean { return (this.#child ?? this.#parent).isLevelEnabled(level) }

@@ -17,15 +17,15 @@ export async function refresh (ctx: ServiceContext, caller: Caller, presented: s
   if (presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) throw new InvalidGrant('unknown')
   const now = ctx.clock.now()
   const result = await auditedTransaction(ctx, caller, now, async (trx, audit) => {
-    const result = await rotateRefreshToken(trx, ctx.sessionRules, ctx.refreshKey, presented, now)
-    if (result.kind === 'reuse') {
-      await audit({ type: 'refresh_reuse', userId: result.userId, sessionId: result.sessionId, detail: result.lostRace ? 'lost a concurrent rotation; session revoked' : 'spent refresh token presented again; session revoked' })
-      return result
+    const rotation = await rotateRefreshToken(trx, ctx.sessionRules, ctx.refreshKey, presented, now)
+    if (rotation.kind === 'reuse') {
+      await audit({ type: 'refresh_reuse', userId: rotation.userId, sessionId: rotation.sessionId, detail: rotation.lostRace ? 'lost a concurrent rotation; session revoked' : 'spent refresh token presented again; session revoked' })
+      return rotation
     }
-    if (result.kind === 'refused') return result
-    const detail = result.kind === 'rotated' ? null : `parent replayed within the reuse interval${result.lostRace ? ' (lost a concurrent rotation)' : ''}`
-    await audit({ type: 'refresh', userId: result.session.user.id, sessionId: result.session.sessionId, detail })
-    return result
+    if (rotation.kind === 'refused') return rotation
+    const detail = rotation.kind === 'rotated' ? null : `parent replayed within the reuse interval${rotation.lostRace ? ' (lost a concurrent rotation)' : ''}`
+    await audit({ type: 'refresh', userId: rotation.session.user.id, sessionId: rotation.session.sessionId, detail })
+    return rotation
   })
 
   if (result.kind === 'reuse') {

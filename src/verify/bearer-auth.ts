@@ -235,15 +235,15 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
     return error === undefined ? ADMITTED : Promise.resolve(sendError(request, reply, error)) as Promise<FastifyReply>
   }
 
-  /** The check as a hook: `then` applies to its verdict; whatever throws, even at once, rejects the hook's promise. */
+  /** The check as a hook: `decide` turns its verdict into the hook's; whatever throws, even at once, rejects the hook's promise. */
   function hook (
-    request: FastifyRequest, reply: FastifyReply, then: (request: FastifyRequest, error: Verdict) => Verdict
+    request: FastifyRequest, reply: FastifyReply, decide: (request: FastifyRequest, error: Verdict) => Verdict
   ): Promise<FastifyReply | undefined> {
     try {
       const verdict = check(request)
       return verdict instanceof Promise
-        ? verdict.then(error => answer(request, reply, then(request, error)))
-        : answer(request, reply, then(request, verdict))
+        ? verdict.then(error => answer(request, reply, decide(request, error)))
+        : answer(request, reply, decide(request, verdict))
     } catch (error) {
       return Promise.reject(error)
     }

@@ -28,6 +28,11 @@ export class RecentlyUsed<K, V> {
     return slot.value
   }
 
+  /** The value, not counted as used: for a caller that may still refuse it. */
+  peek (key: K): V | undefined {
+    return this.#slots.get(key)?.value
+  }
+
   /** Holds the value as the most recently used, dropping the least recently used beyond `max`. */
   set (key: K, value: V): void {
     this.#moveToEnd(key, { value, movedAt: 0 })

@@ -47,13 +47,15 @@ export class VerifiedTokens {
   /** The entry for this token while it is unexpired at `now`. */
   get (token: string, now: number): VerifiedToken | undefined {
     const index = indexOf(token)
-    const entry = this.#entries.get(index)
+    const entry = this.#entries.peek(index)
     // Another token under the same index (one sharing a signature, a forged header or payload) is not this one.
     if (entry === undefined || entry.token !== token) return undefined
     if (now >= entry.verified.expiresAt) {
       this.#entries.delete(index)
       return undefined
     }
+    // Only an accepted lookup counts as a use: a token that merely shares the index keeps nothing fresh.
+    this.#entries.get(index)
     return entry.verified
   }
 
@@ -63,6 +65,6 @@ export class VerifiedTokens {
 
   forget (token: string): void {
     const index = indexOf(token)
-    if (this.#entries.get(index)?.token === token) this.#entries.delete(index)
+    if (this.#entries.peek(index)?.token === token) this.#entries.delete(index)
   }
 }

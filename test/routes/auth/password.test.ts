@@ -133,6 +133,27 @@ test('repeated wrong current passwords are throttled like logins, even before a 
   t.equal(await hash(), before, 'the password was not changed')
 })
 
+test('failed logins and wrong current passwords count against one throttle for the address', async (t) => {
+  const app = await build(t, { LOGIN_MAX_ATTEMPTS: '2' })
+  await signedUp(app)
+  const current = await loggedIn(app)
+  t.equal((await login(app, ADA, 'not the password')).statusCode, 401)
+  t.equal((await changePassword(app, current.access_token, { current_password: 'not the password', new_password: NEW_PASSWORD })).statusCode, 401)
+  const res = await login(app, ADA, PASSWORD)
+  t.equal(res.statusCode, 429, 'one failure of each kind used up both attempts')
+  t.equal(res.json().code, 'rate_limited')
+})
+
+test('a successful password change clears the failed attempts counted before it', async (t) => {
+  const app = await build(t, { LOGIN_MAX_ATTEMPTS: '2' })
+  await signedUp(app)
+  const current = await loggedIn(app)
+  t.equal((await login(app, ADA, 'not the password')).statusCode, 401)
+  t.equal((await changePassword(app, current.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD })).statusCode, 204)
+  t.equal((await login(app, ADA, 'not the password')).statusCode, 401, 'a new failure is the first again, not the second')
+  t.equal((await login(app, ADA, NEW_PASSWORD)).statusCode, 200)
+})
+
 test('a password change with the token of a deleted user is 401 invalid_token', async (t) => {
   const app = await build(t)
   await signedUp(app)

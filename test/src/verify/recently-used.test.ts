@@ -36,3 +36,13 @@ test('setting a key again replaces its value and moves it to the end; delete rem
   t.equal(recent.get('a'), undefined)
   t.equal(recent.get('c'), 4)
 })
+
+test('peek reads a value without counting it as used', async (t) => {
+  const recent = new RecentlyUsed<string, string>(4)
+  for (const key of ['a', 'b', 'c', 'd']) recent.set(key, key)
+  t.equal(recent.peek('a'), 'a')
+  t.equal(recent.peek('z'), undefined)
+  recent.set('e', 'e')
+  t.equal(recent.peek('a'), undefined, 'a, only peeked at, went first')
+  t.equal(recent.peek('b'), 'b')
+})

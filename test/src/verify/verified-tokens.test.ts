@@ -51,3 +51,12 @@ test('a token too short to have eight signature characters is still told apart b
   t.equal(tokens.get('a.b.c', 0)?.claims.sub, 'short')
   t.equal(tokens.get('x.y.c', 0), undefined)
 })
+
+test('a lookup refused (another token under the same index, or expired) keeps no entry fresh', async (t) => {
+  const tokens = new VerifiedTokens(4)
+  for (const name of ['a', 'b', 'c', 'd']) tokens.remember(token(name), entry(name))
+  t.equal(tokens.get(token('a').replace('payload-a', 'payload-z'), 0), undefined, 'a forged token sharing a\'s signature is refused')
+  tokens.remember(token('e'), entry('e'))
+  t.equal(tokens.get(token('a'), 0), undefined, 'and a, never used, was still the oldest and went')
+  t.equal(tokens.get(token('b'), 0)?.claims.sub, 'b')
+})
