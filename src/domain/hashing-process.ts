@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,22 +27,6 @@ export const DEFAULT_WORKER = here.endsWith('.ts')
 // The other branch: a system without `nice` (not Linux or macOS).
 /* c8 ignore next */
 const NICE = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined
-const CHRT = '/usr/bin/chrt'
-
-/**
- * Linux's SCHED_IDLE policy, through util-linux's `chrt`, where this system
- * lets a process take it (a sandbox may refuse the call): asked once, at the
- * first start. Nice 19 alone is not enough on Linux 6.6 and later, whose
- * scheduler (EEVDF) can let a running nice-19 thread finish its slice, a
- * few milliseconds, before a woken event loop runs; an idle-policy thread is
- * always preempted at once.
- */
-let idlePolicy: boolean | undefined
-export function idlePolicyAvailable (): boolean {
-  idlePolicy ??= process.platform === 'linux' && existsSync(CHRT) &&
-    spawnSync(CHRT, ['--idle', '0', process.execPath, '--version'], { stdio: 'ignore' }).status === 0
-  return idlePolicy
-}
 
 /** What argon2 itself refused (a malformed stored hash, say), as opposed to the hashing process failing. */
 export class HashingJobError extends Error {
@@ -54,10 +38,10 @@ export const HASHING_NICE = 19
 
 /**
  * argon2 in a process of its own, started at the lowest CPU priority (through
- * `nice`, and on Linux `chrt --idle`, so every thread it makes inherits it).
- * A core shared by the event loop and password hashing then always runs the
- * event loop first: a login flood cannot delay token checks. Started at the
- * first job; a process that dies fails the jobs it held and is replaced at the next one.
+ * `nice`, so every thread it makes inherits it). A core shared by the event
+ * loop and password hashing then always runs the event loop first: a login
+ * flood cannot delay token checks. Started at the first job; a process that
+ * dies fails the jobs it held and is replaced at the next one.
  *
  * Its libuv pool has `threads` threads, as many as the hashes the caller runs
  * at once: each thread that ever hashed keeps its malloc arena, an argon2
@@ -108,10 +92,8 @@ export class HashingProcess {
 
   #start (): ChildProcess {
     // Without a `nice` binary it runs at the parent's priority.
-    /* c8 ignore next 3 */
-    let [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, this.#worker]] : [process.execPath, [this.#worker]]
-    // Elsewhere than Linux, or where the policy is refused, nice alone.
-    if (idlePolicyAvailable()) [command, commandArgs] = [CHRT, ['--idle', '0', command, ...commandArgs]]
+    /* c8 ignore next */
+    const [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, this.#worker]] : [process.execPath, [this.#worker]]
     const child = spawn(command, commandArgs, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

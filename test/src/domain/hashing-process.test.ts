@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import argon2 from 'argon2'
 import { test } from 'tap'
-import { DEFAULT_WORKER, HASHING_NICE, HashingJobError, HashingProcess, idlePolicyAvailable } from '../../../src/domain/hashing-process.js'
+import { DEFAULT_WORKER, HASHING_NICE, HashingJobError, HashingProcess } from '../../../src/domain/hashing-process.js'
 
 const options = { type: argon2.argon2id as 2, memoryCost: 8192, timeCost: 1, parallelism: 1 }
 const PASSWORD = 'correct horse battery'
@@ -29,28 +29,6 @@ test('argon2 runs in another process at the lowest CPU priority, started at the 
   t.not(pid, process.pid)
   t.equal(getPriority(pid), HASHING_NICE)
   t.equal(getPriority(), 0, 'the server itself keeps its priority')
-})
-
-// Field 41 of /proc/<pid>/task/<tid>/stat, counted after the command name (which may hold spaces).
-const SCHED_OTHER = 0
-const SCHED_IDLE = 5
-function policies (pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map(tid => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])
-  })
-}
-
-test('on Linux every thread of the hashing process runs under SCHED_IDLE, the server under its own policy', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
-  t.ok(idlePolicyAvailable(), 'chrt is installed and the policy allowed (Debian, as in CI)')
-  const hashing = new HashingProcess(2)
-  t.teardown(() => hashing.close())
-  await hashing.run({ op: 'hash', password: PASSWORD, options })
-  const threads = policies(hashing.pid as number)
-  t.ok(threads.length > 2, 'the libuv threads that hashed are counted too')
-  t.same(new Set(threads), new Set([SCHED_IDLE]))
-  t.equal(getPriority(hashing.pid as number), HASHING_NICE, 'nice 19 as well')
-  t.same(new Set(policies(process.pid)), new Set([SCHED_OTHER]), 'the server is not lowered')
 })
 
 test('the hashing process has as many libuv threads as it was asked for', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
