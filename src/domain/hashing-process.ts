@@ -24,9 +24,6 @@ const here = fileURLToPath(import.meta.url)
 export const DEFAULT_WORKER = here.endsWith('.ts')
   ? join(dirname(here), '..', '..', 'dist', 'src', 'domain', 'hashing-worker.js')
   : join(dirname(here), 'hashing-worker.js')
-// The other branch: a system without `nice` (not Linux or macOS).
-/* c8 ignore next */
-const NICE = existsSync('/usr/bin/nice') ? '/usr/bin/nice' : undefined
 
 /** What argon2 itself refused (a malformed stored hash, say), as opposed to the hashing process failing. */
 export class HashingJobError extends Error {
@@ -37,11 +34,11 @@ export class HashingJobError extends Error {
 export const HASHING_NICE = 19
 
 /**
- * argon2 in a process of its own, started at the lowest CPU priority (through
- * `nice`, so every thread it makes inherits it). A core shared by the event
- * loop and password hashing then always runs the event loop first: a login
- * flood cannot delay token checks. Started at the first job; a process that
- * dies fails the jobs it held and is replaced at the next one.
+ * argon2 in a process of its own, which lowers every thread it has to the
+ * lowest CPU priority once it has started (see hashing-worker.ts). A core
+ * shared by the event loop and password hashing then always runs the event
+ * loop first: a login flood cannot delay token checks. Started at the first
+ * job; a process that dies fails the jobs it held and is replaced at the next one.
  *
  * Its libuv pool has `threads` threads, as many as the hashes the caller runs
  * at once: each thread that ever hashed keeps its malloc arena, an argon2
@@ -91,10 +88,7 @@ export class HashingProcess {
   }
 
   #start (): ChildProcess {
-    // Without a `nice` binary it runs at the parent's priority.
-    /* c8 ignore next */
-    const [command, commandArgs] = NICE ? [NICE, ['-n', String(HASHING_NICE), process.execPath, this.#worker]] : [process.execPath, [this.#worker]]
-    const child = spawn(command, commandArgs, {
+    const child = spawn(process.execPath, [this.#worker], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
       env: { ...process.env, UV_THREADPOOL_SIZE: String(this.#threads) }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
 import argon2 from 'argon2'
 import { test } from 'tap'
@@ -29,6 +29,25 @@ test('argon2 runs in another process at the lowest CPU priority, started at the 
   t.not(pid, process.pid)
   t.equal(getPriority(pid), HASHING_NICE)
   t.equal(getPriority(), 0, 'the server itself keeps its priority')
+})
+
+// Field 19 of /proc/<pid>/task/<tid>/stat, counted after the command name (which may hold spaces).
+function threadNiceValues (pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map(tid => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3])
+  })
+}
+
+test('every thread of the hashing process, the libuv threads that hashed included, runs at nice 19', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const hashing = new HashingProcess(2)
+  t.teardown(() => hashing.close())
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  await hashing.run({ op: 'hash', password: PASSWORD, options })
+  const threads = threadNiceValues(hashing.pid as number)
+  t.ok(threads.length > 2, 'more threads than the main one')
+  t.same(new Set(threads), new Set([HASHING_NICE]))
+  t.same(new Set(threadNiceValues(process.pid)), new Set([0]), 'the server is not lowered')
 })
 
 test('the hashing process has as many libuv threads as it was asked for', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
