@@ -1,14 +1,16 @@
 // `npm run bench:instructions`: CPU instructions per protected GET / request,
 // counted by valgrind's callgrind, for Gatehouse and for bare Fastify with
-// Gatehouse's framework features added one at a time. Instruction counts do
-// not move with the machine's load, as req/s does here; they miss cache
-// misses and stalls, so they bound a req/s ratio from above. See bench/README.md.
+// Gatehouse's framework features added one at a time. The event loop's counts
+// move by about 1 % between runs, where req/s moves by a fifth here; they miss
+// cache misses and stalls, which req/s ratios include. See bench/README.md.
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs'
 import http from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { installDebianCommand, peersDir } from './setup-peers.js'
+import { startFlags } from './start-flags.js'
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
 const WARM = Number(process.env.INSTR_WARM ?? 100_000)
@@ -16,18 +18,11 @@ const COUNTED = Number(process.env.INSTR_REQUESTS ?? 30_000)
 const USERS = 100
 const PASSWORD = 'bench-password-1234'
 const PORT = 3930
-const dir = here('./.peers/instructions/')
+const dir = `${peersDir}instructions/`
 // Also known to bench/instructions-server.js: fastify+log, fastify+log+hook.
 const TARGETS = (process.env.INSTR_TARGETS ?? 'fastify,fastify+log+hook+schema,gatehouse-nolog,gatehouse').split(',')
 
-if (spawnSync('sh', ['-c', 'command -v valgrind']).status !== 0) {
-  console.log('installing valgrind with apt-get')
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  if (spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'valgrind'], { stdio: 'inherit', env }).status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env })
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'valgrind'], { stdio: 'inherit', env })
-  }
-}
+installDebianCommand('callgrind_control', 'valgrind')
 
 rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
@@ -51,11 +46,11 @@ async function stop (child) {
 const setup = spawn(process.execPath, [here('./instructions-server.js')], { env: { ...env, TARGET: 'gatehouse', SLOW: '1' }, stdio: 'inherit' })
 await untilUp(setup)
 const tokens = []
+const post = (path, body) => fetch(`http://127.0.0.1:${PORT}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 for (let i = 0; i < USERS; i++) {
-  const body = JSON.stringify({ email: `user${i}@bench.example`, password: PASSWORD })
-  const post = (path) => fetch(`http://127.0.0.1:${PORT}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-  await post('/auth/signup')
-  tokens.push((await (await post('/auth/login')).json()).access_token)
+  const user = { email: `user${i}@bench.example`, password: PASSWORD }
+  await post('/auth/signup', user)
+  tokens.push((await (await post('/auth/login', user)).json()).access_token)
 }
 await stop(setup)
 
@@ -82,7 +77,7 @@ const control = (pid, ...args) => spawnSync('callgrind_control', [...args, Strin
 
 async function count (target) {
   const out = `${dir}${target}.out`
-  const flags = target.startsWith('gatehouse') ? ['--min-semi-space-size=16'] : []
+  const flags = target.startsWith('gatehouse') ? startFlags() : []
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`, process.execPath, ...flags, here('./instructions-server.js')], {
     env: { ...env, TARGET: target }, stdio: ['ignore', 'ignore', 'ignore']
   })
@@ -102,7 +97,7 @@ async function count (target) {
 }
 
 const results = []
-const f0 = (x) => Math.round(x).toLocaleString('en-US').padStart(8)
+const f0 = (x) => Math.round(x).toLocaleString('en-US')
 console.log(`instructions per request (${WARM} requests of warm-up, ${COUNTED} counted, ${USERS} users' tokens round-robin)`)
 console.log(`${'target'.padEnd(26)} ${'event loop'.padStart(10)} ${'all threads'.padStart(11)}   bare Fastify / target (event loop; all)`)
 for (const target of TARGETS) {

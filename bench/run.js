@@ -60,6 +60,7 @@ if (process.argv[2] === 'child-argon2') {
 
 const { default: autocannon } = await import('autocannon')
 const { installNodePeers, installPythonPeer, installWrk, peersDir, PYTHON } = await import('./setup-peers.js')
+const { startFlags } = await import('./start-flags.js')
 
 // ---- processes ---------------------------------------------------------------
 const children = new Set()
@@ -221,9 +222,7 @@ const dbPath = `${peersDir}bench.db`
 for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true })
 
 // Gatehouse runs with the node flags of `npm start` (its environment is the bench's own, set below).
-const startScript = JSON.parse(readFileSync(here('../package.json'), 'utf8')).scripts.start
-const serverFlags = /\bnode ((?:--[^\s=]+=\S+ |--[^\s=]+ )*)dist\/src\/server\/server\.js/.exec(startScript)?.[1].trim().split(' ').filter(Boolean)
-if (serverFlags === undefined) throw new Error(`package.json's start script must be \`node [--flag[=value] ...] dist/src/server/server.js\` for the bench to start Gatehouse alike: ${startScript}`)
+const serverFlags = startFlags()
 
 const GH_PORT = 3910
 const gatehouse = spawnPinned(process.execPath, [...serverFlags, here('../dist/src/server/server.js')], {

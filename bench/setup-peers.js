@@ -37,20 +37,23 @@ export function installPythonPeer () {
   return undefined
 }
 
-const hasWrk = () => run('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status === 0
+const hasCommand = (command) => run('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
 
-/** Debian's wrk, the load generator (apt-get update first when the package lists are missing or stale). */
-export function installWrk () {
-  if (hasWrk()) return
-  console.log('installing wrk with apt-get')
+/** A Debian package providing `command`, unless it is there (apt-get update first when the package lists are missing or stale). */
+export function installDebianCommand (command, pkg = command) {
+  if (hasCommand(command)) return
+  console.log(`installing ${pkg} with apt-get`)
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', 'wrk'], { env })
+  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env })
   if (install().status !== 0) {
     run('apt-get', ['update'], { env })
     install()
   }
-  if (!hasWrk()) throw new Error('wrk is needed and apt-get could not install it: install Debian\'s wrk and run the bench again')
+  if (!hasCommand(command)) throw new Error(`${command} is needed and apt-get could not install it: install Debian's ${pkg} and run the bench again`)
 }
+
+/** Debian's wrk, the load generator. */
+export const installWrk = () => installDebianCommand('wrk')
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   installWrk()

@@ -47,7 +47,7 @@ test('every thread of the hashing process, the libuv threads that hashed include
   const threads = threadNiceValues(hashing.pid as number)
   t.ok(threads.length > 2, 'more threads than the main one')
   t.same(new Set(threads), new Set([HASHING_NICE]))
-  t.same(new Set(threadNiceValues(process.pid)), new Set([0]), 'the server is not lowered')
+  t.same(new Set(threadNiceValues(process.pid)), new Set([getPriority()]), 'the server is not lowered')
 })
 
 test('the hashing process has as many libuv threads as it was asked for', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
