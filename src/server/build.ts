@@ -1,17 +1,17 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sendError } from '../verify/error-reply.js'
 import gatehouseApp, { BODY_LIMIT, type AppOptions } from './app.js'
 import type { GatehouseConfig } from './config.js'
-import { LevelAwareLogController, lazyChildLoggers, loggerOptions } from './logger.js'
+import { createLogger, LevelAwareLogController, lazyChildLoggers, loggerOptions, requestLoggerFactory, routeLogLevels, type LoggerSettings } from './logger.js'
 
 export { BODY_LIMIT }
 
 export interface BuildOptions extends Pick<AppOptions, 'clock' | 'timings' | 'hashing'> {
-  /** Overrides the logger made from the config (tests pass a stream or `false`). */
-  logger?: FastifyServerOptions['logger']
+  /** Overrides the logger made from the config (tests pass a stream, or `false` for none). */
+  logger?: LoggerSettings | false
 }
 
 const CLIENT_ERRORS: Record<string, [number, string]> = {
@@ -32,8 +32,13 @@ function replyToClientError (error: NodeJS.ErrnoException, socket: Duplex) {
 
 /** A Fastify instance carrying the whole Gatehouse app, ready to listen or inject. */
 export async function buildServer (config: GatehouseConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const settings = options.logger ?? loggerOptions(config.logLevel, process.stdout.isTTY === true)
+  const root = settings === false ? undefined : createLogger(settings)
+  // Above `info` Fastify would write no request line: it gets no logger, and
+  // so does no per-request logging work; requests log through `root`.
+  const quiet = root !== undefined && !root.isLevelEnabled('info')
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config.logLevel, process.stdout.isTTY === true),
+    ...(root === undefined ? {} : quiet ? { childLoggerFactory: requestLoggerFactory(root) } : { loggerInstance: root as FastifyBaseLogger }),
     logController: new LevelAwareLogController(),
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     bodyLimit: BODY_LIMIT,
@@ -43,8 +48,13 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
     frameworkErrors: (error, request, reply) => sendError(request, reply, error),
     clientErrorHandler: replyToClientError
   })
-  // A request's pino child is made only if the request logs something.
-  lazyChildLoggers(app.log)
+  if (quiet) {
+    app.log = root
+    app.addHook('onRoute', routeLogLevels(root))
+  } else {
+    // A request's pino child is made only if the request logs something.
+    lazyChildLoggers(app.log)
+  }
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
   await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings, hashing: options.hashing })
   return app

@@ -1,5 +1,5 @@
-import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino'
+import { errorCodes, LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions, type RouteOptions } from 'fastify'
+import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 // Anything that could carry a secret, wherever a serializer or a log call might put it.
 export const REDACTED_PATHS = [
@@ -44,6 +44,17 @@ export function loggerOptions (level: string, pretty: boolean): LoggerOptions {
     serializers: { req: serializeRequest },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
+}
+
+/** Pino's options, and where the lines go (stdout when absent), as Fastify's `logger` option takes them. */
+export type LoggerSettings = LoggerOptions & { stream?: DestinationStream }
+
+/** The server's root logger, with the serializers Fastify gives its own (`res`, `err`) beside ours. */
+export function createLogger ({ stream, ...options }: LoggerSettings): Logger {
+  return pino({
+    ...options,
+    serializers: { res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }), err: pino.stdSerializers.err, ...options.serializers }
+  }, stream as DestinationStream)
 }
 
 type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
@@ -112,6 +123,39 @@ export function lazyChildLoggers (logger: FastifyBaseLogger): void {
   root.child = function lazyChild (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
     return options !== undefined && Object.keys(options).length > 0 ? makeChild.call(this, bindings, options) : new RequestLogger(this, makeChild, bindings)
   } as unknown as Logger['child']
+}
+
+/**
+ * Request loggers for a Fastify built without a logger of its own, which is
+ * how Gatehouse serves when its level is above `info`: Fastify then writes
+ * no request lines, and with no logger it also skips its per-request logging
+ * work (response listeners, timing), which cost a tenth of a protected
+ * request. Each request still gets a (lazy) child of `root`.
+ */
+export function requestLoggerFactory (root: Logger): NonNullable<FastifyServerOptions['childLoggerFactory']> {
+  const makeChild = root.child as unknown as MakeChild
+  return (_logger, bindings, options) => Object.keys(options).length > 0 ? makeChild.call(root, bindings, options) : new RequestLogger(root, makeChild, bindings)
+}
+
+/**
+ * For a Fastify served without a logger of its own (see requestLoggerFactory):
+ * checks each route's `logLevel`, which Fastify checks only against a logger
+ * it has; and gives a route whose level writes request lines an empty
+ * onResponse hook. Fastify calls the log controller's `requestCompleted` from
+ * response listeners it sets up only when it has a logger or the route has
+ * such a hook: the route then keeps its "request completed" line.
+ */
+export function routeLogLevels (root: Logger) {
+  const { values } = root.levels
+  return (route: RouteOptions) => {
+    // As Fastify: no level, or an empty one, is the parent's.
+    if (!route.logLevel) return
+    const level = values[route.logLevel]
+    if (level === undefined) throw new errorCodes.FST_ERR_ROUTE_LOG_LEVEL_INVALID(route.method, route.url, route.logLevel)
+    if (level > (values.info as number)) return
+    const hooks = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]
+    route.onResponse = [...hooks, function writesCompletedLine (_request, _reply, done) { done() }]
+  }
 }
 
 function isLevelEnabled (log: FastifyBaseLogger, level: LogMethod): boolean {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { HashingProcess } from '../../src/domain/hashing-process.js'
 import { DEFAULT_CONCURRENCY } from '../../src/domain/passwords.js'
@@ -23,8 +23,7 @@ export const TEST_ENV = {
   ARGON2_TIME_COST: '1'
 }
 
-export interface BuildTestOptions extends Pick<BuildOptions, 'clock' | 'timings'> {
-  logger?: FastifyServerOptions['logger']
+export interface BuildTestOptions extends Pick<BuildOptions, 'clock' | 'timings' | 'logger'> {
   /** Runs before `ready()`, to add test-only routes or hooks. */
   setup?: (app: FastifyInstance) => void | Promise<void>
 }

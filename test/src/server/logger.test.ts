@@ -214,3 +214,60 @@ test('a logger without levels gets every request line, and drops them itself', a
   controller.requestCompleted(null, { log } as unknown as FastifyRequest, { log, elapsedTime: 1 } as unknown as FastifyReply)
   t.same(calls, ['incoming request', 'request completed'])
 })
+
+function lineStream () {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done() } })
+  return { lines, stream }
+}
+
+test('above info Fastify gets no logger: no response listeners per request, and requests still log through the server\'s logger with their id', async t => {
+  const finishListeners: Record<string, number> = {}
+  for (const level of ['warn', 'info'] as const) {
+    const { lines, stream } = lineStream()
+    const app = await build(t, { LOG_LEVEL: level }, {
+      logger: { ...loggerOptions(level, false), stream },
+      setup: (app) => {
+        app.get('/listeners', async (_request, reply) => ({ finish: reply.raw.listenerCount('finish') }))
+        app.get('/broken', async () => { throw new Error('disk on fire') })
+      }
+    })
+    finishListeners[level] = (await app.inject({ method: 'GET', url: '/listeners' })).json<{ finish: number }>().finish
+    const broken = await app.inject({ method: 'GET', url: '/broken' })
+    t.equal(broken.statusCode, 500)
+    app.log.warn('from the app')
+    const failed = lines.find(l => l.msg === 'request failed')
+    t.match(failed, { level: 50, reqId: broken.headers['x-request-id'] ?? String, err: { message: 'disk on fire' } }, `${level}: the error line carries the request id`)
+    t.ok(lines.some(l => l.msg === 'from the app' && l.level === 40), `${level}: app.log writes to the same stream`)
+    t.equal(lines.some(l => l.msg === 'request completed'), level === 'info', `${level}: request lines only at info`)
+  }
+  // inject listens for the end of the reply itself; Fastify adds one more only when it has a logger.
+  t.equal(finishListeners.info, (finishListeners.warn ?? NaN) + 1, 'Fastify listens for the end of each reply only at info, to log it')
+})
+
+test('above info a route\'s own hooks on response are kept beside the one that writes its completed line', async t => {
+  const { lines, stream } = lineStream()
+  const ran: string[] = []
+  const app = await build(t, { LOG_LEVEL: 'warn' }, {
+    logger: { ...loggerOptions('warn', false), stream },
+    setup: (app) => {
+      app.get('/one', { logLevel: 'info', onResponse: async () => { ran.push('one') } }, async () => ({ ok: true }))
+      app.get('/many', { logLevel: 'debug', onResponse: [async () => { ran.push('many') }] }, async () => ({ ok: true }))
+      app.get('/loud', { logLevel: 'error' }, async () => ({ ok: true }))
+    }
+  })
+  for (const url of ['/one', '/many', '/loud']) await app.inject({ method: 'GET', url })
+  t.same(ran, ['one', 'many'])
+  t.same(lines.filter(l => l.msg === 'request completed').length, 2, 'a completed line for /one and /many, none for /loud')
+  t.ok(lines.filter(l => l.msg === 'request completed').every(l => typeof l.responseTime === 'number'), 'with the response time')
+})
+
+test('a route log level pino does not know is refused when the route is added, with or without Fastify\'s logger', async t => {
+  for (const level of ['warn', 'info']) {
+    await t.rejects(build(t, { LOG_LEVEL: level }, {
+      logger: loggerOptions(level, false),
+      // A plain JavaScript caller is not held to the level names TypeScript knows.
+      setup: (app) => { app.get('/odd', { logLevel: 'chatty' as 'info' }, async () => ({ ok: true })) }
+    }), { code: 'FST_ERR_ROUTE_LOG_LEVEL_INVALID' }, level)
+  }
+})
