@@ -33,9 +33,19 @@ export interface GatehouseOptions {
   revocationPollInterval?: number
   /** The revocation feed; default: `revoked-sessions` beside `jwksUrl`. */
   revocationUrl?: string
+  /** With `jwksUrl`: a token naming a `kid` the cached set lacks triggers a fetch at most this often (ms); default 5000. */
+  jwksRefetchInterval?: number
+  /** With `jwksUrl`: the whole set is read again this often in the background (ms); default 60000. */
+  jwksRefreshInterval?: number
 }
 
 const ASYMMETRIC: Algorithm[] = ['ES256', 'EdDSA']
+
+/** An interval option, checked at register: a typo must not become a timer firing every millisecond. */
+function milliseconds (value: number | undefined, name: string, least: number): number | undefined {
+  if (value !== undefined && !(Number.isFinite(value) && value >= least)) throw new Error(`gatehouse: ${name} must be a number of milliseconds, at least ${least}`)
+  return value
+}
 
 function keySource (app: FastifyInstance, options: GatehouseOptions) {
   const given = [options.jwksUrl, options.secret, options.publicKey].filter(v => v !== undefined).length
@@ -44,6 +54,8 @@ function keySource (app: FastifyInstance, options: GatehouseOptions) {
   if (options.jwksUrl !== undefined) {
     const jwks = createJwksKeySource({
       jwksUrl: options.jwksUrl,
+      refetchInterval: milliseconds(options.jwksRefetchInterval, 'jwksRefetchInterval', 0),
+      refreshInterval: milliseconds(options.jwksRefreshInterval, 'jwksRefreshInterval', 100),
       onAvailabilityChange: (available, err) => available
         ? app.log.info('gatehouse: JWKS reachable again')
         : app.log.warn({ err }, 'gatehouse: JWKS unreachable; verifying with the keys already fetched')
