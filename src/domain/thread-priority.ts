@@ -10,13 +10,14 @@ export function ownThreads (): number[] {
 /**
  * Gives each thread `nice`. A thread that ended since it was listed has
  * nothing left to lower and is passed over; the others are still lowered.
+ * Any other failure is thrown: the process must not hash at full priority.
  */
 export function lowerThreads (nice: number, threads: readonly number[] = ownThreads()): void {
   for (const thread of threads) {
     try {
       setPriority(thread, nice)
-    } catch {
-      // Gone (ESRCH): see above.
+    } catch (err) {
+      if ((err as { info?: { code?: unknown } }).info?.code !== 'ESRCH') throw err
     }
   }
 }

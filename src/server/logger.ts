@@ -51,10 +51,11 @@ export type LoggerSettings = LoggerOptions & { stream?: DestinationStream }
 
 /** The server's root logger, with the serializers Fastify gives its own (`res`, `err`) beside ours. */
 export function createLogger ({ stream, ...options }: LoggerSettings): Logger {
-  return pino({
+  const withSerializers: LoggerOptions = {
     ...options,
     serializers: { res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }), err: pino.stdSerializers.err, ...options.serializers }
-  }, stream as DestinationStream)
+  }
+  return stream === undefined ? pino(withSerializers) : pino(withSerializers, stream)
 }
 
 type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
@@ -131,6 +132,13 @@ export function lazyChildLoggers (logger: FastifyBaseLogger): void {
  * no request lines, and with no logger it also skips its per-request logging
  * work (response listeners, timing), which cost a tenth of a protected
  * request. Each request still gets a (lazy) child of `root`.
+ *
+ * What goes with the listeners: Fastify's "request errored" line for a
+ * reply stream that fails after the handler has answered (a socket error
+ * mid-write), which it would write at `error`; and, for the 404 and
+ * router-error contexts, which no onRoute hook reaches, the "request
+ * completed" line of a plugin registered with its own `logLevel` of `info`.
+ * Errors a route or hook throws are still logged (see verify/error-reply).
  */
 export function requestLoggerFactory (root: Logger): NonNullable<FastifyServerOptions['childLoggerFactory']> {
   const makeChild = root.child as unknown as MakeChild

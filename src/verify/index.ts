@@ -41,15 +41,23 @@ export interface GatehouseOptions {
 
 const ASYMMETRIC: Algorithm[] = ['ES256', 'EdDSA']
 
+/** Node runs a timer longer than this after 1 ms instead. */
+const LONGEST_TIMER = 2 ** 31 - 1
+
 /** An interval option, checked at register: a typo must not become a timer firing every millisecond. */
 function milliseconds (value: number | undefined, name: string, least: number): number | undefined {
-  if (value !== undefined && !(Number.isFinite(value) && value >= least)) throw new Error(`gatehouse: ${name} must be a number of milliseconds, at least ${least}`)
+  if (value !== undefined && !(value >= least && value <= LONGEST_TIMER)) {
+    throw new Error(`gatehouse: ${name} must be a number of milliseconds from ${least} to ${LONGEST_TIMER}`)
+  }
   return value
 }
 
 function keySource (app: FastifyInstance, options: GatehouseOptions) {
   const given = [options.jwksUrl, options.secret, options.publicKey].filter(v => v !== undefined).length
   if (given !== 1) throw new Error('gatehouse: give exactly one of jwksUrl, secret or publicKey')
+  for (const name of ['jwksRefetchInterval', 'jwksRefreshInterval'] as const) {
+    if (options[name] !== undefined && options.jwksUrl === undefined) throw new Error(`gatehouse: ${name} needs jwksUrl`)
+  }
 
   if (options.jwksUrl !== undefined) {
     const jwks = createJwksKeySource({
@@ -90,7 +98,7 @@ async function gatehouse (app: FastifyInstance, options: GatehouseOptions) {
 
   let follower: RevocationFollower | undefined
   if (options.revocationPollInterval !== undefined) {
-    if (!(options.revocationPollInterval >= 100)) throw new Error('gatehouse: revocationPollInterval must be at least 100 ms')
+    milliseconds(options.revocationPollInterval, 'revocationPollInterval', 100)
     follower = new RevocationFollower({
       url: feedUrl(options),
       clockTolerance,

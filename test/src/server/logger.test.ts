@@ -237,7 +237,7 @@ test('above info Fastify gets no logger: no response listeners per request, and 
     t.equal(broken.statusCode, 500)
     app.log.warn('from the app')
     const failed = lines.find(l => l.msg === 'request failed')
-    t.match(failed, { level: 50, reqId: broken.headers['x-request-id'] ?? String, err: { message: 'disk on fire' } }, `${level}: the error line carries the request id`)
+    t.match(failed, { level: 50, reqId: /^req-/, err: { message: 'disk on fire' } }, `${level}: the error line carries the request id`)
     t.ok(lines.some(l => l.msg === 'from the app' && l.level === 40), `${level}: app.log writes to the same stream`)
     t.equal(lines.some(l => l.msg === 'request completed'), level === 'info', `${level}: request lines only at info`)
   }
