@@ -20,7 +20,9 @@ process.on('message', (job: HashingJob) => {
     (value): HashingResult => ({ id: job.id, value }),
     // argon2 rejects with Errors only.
     (error: Error): HashingResult => ({ id: job.id, error: error.message })
-  ).then(result => process.send?.(result))
+  // With a callback a failed send (the parent gone while the hash ran: EPIPE)
+  // is not thrown as an uncaught 'error' event: there is no one left to tell.
+  ).then(result => process.send?.(result, undefined, undefined, () => {}))
 })
 // Gone with its parent, whatever the way the parent went.
 process.on('disconnect', () => process.exit(0))
