@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { sendError } from '../verify/error-reply.js'
 import gatehouseApp, { BODY_LIMIT, type AppOptions } from './app.js'
 import type { GatehouseConfig } from './config.js'
-import { createLogger, LevelAwareLogController, lazyChildLoggers, loggerOptions, requestLoggerFactory, routeLogLevels, type LoggerSettings } from './logger.js'
+import { createLogger, LevelAwareLogController, loggerOptions, requestLoggerFactory, routeLogLevels, type LoggerSettings } from './logger.js'
 
 export { BODY_LIMIT }
 
@@ -51,9 +51,6 @@ export async function buildServer (config: GatehouseConfig, options: BuildOption
   if (quiet) {
     app.log = root
     app.addHook('onRoute', routeLogLevels(root))
-  } else {
-    // A request's pino child is made only if the request logs something.
-    lazyChildLoggers(app.log)
   }
   // Unencapsulated, as in fastify/demo: the root instance sees the app's decorators.
   await app.register(fp(gatehouseApp, { name: 'gatehouse-app' }), { config, clock: options.clock, timings: options.timings, hashing: options.hashing })
