@@ -99,7 +99,7 @@ function isContractError (error: unknown): error is FastifyError {
  * The access-token check every Gatehouse guard and `request.jwtVerify()`
  * use, built once: a fast-jwt verifier per key (algorithm allow-list, `typ`,
  * `iss`, `aud`, required claims), then the claim shape and times, whose
- * verdict is remembered until the token expires, then the revoked sessions on
+ * verdict for a token used again is remembered until the token expires, then the revoked sessions on
  * every request. It needs no request decorator, so its guards also work on
  * routes outside the context that built it.
  */
@@ -135,7 +135,8 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
 
   /**
    * Every check but revocation of a token not remembered (or whose key has
-   * changed): the signature, then the claims, remembered if they pass.
+   * changed): the signature, then the claims. A token that passes them a
+   * second time is remembered (see VerifiedTokens.remember).
    */
   async function verifyToken (token: string, at: number): Promise<AccessTokenClaims> {
     // Only the header picks the key; the verifier reads the rest.
