@@ -84,8 +84,8 @@ async function gatehouseServer (app: FastifyInstance, options: GatehouseServerOp
 
   // The host's own routes can be guarded by the same keys and revocations, without HTTP.
   const server = mounted as FastifyInstance
-  app.decorate('authenticate', (request, reply) => server.authenticate(request, reply))
-  app.decorate('authorize', (...roles: string[]) => server.authorize(...roles))
+  app.decorate('authenticate', server.authenticate)
+  app.decorate('authorize', server.authorize)
 }
 
 /**

@@ -312,5 +312,35 @@ test('a check that throws, even before its first await, rejects the hook\'s prom
     let pending: Promise<unknown> | undefined
     t.doesNotThrow(() => { pending = guard(request, reply) }, `${name} does not throw`)
     await t.rejects(pending as Promise<unknown>, { message: 'the clock broke' }, `${name} rejects with the error`)
+    // As Fastify calls it: the error goes to done.
+    const given: unknown[] = []
+    t.equal(guard(request, reply, (error?: Error) => { given.push(error) }), undefined, `${name} as a callback hook returns nothing`)
+    t.match(given, [{ message: 'the clock broke' }], `${name} gives the error to done, once`)
   }
+})
+
+test('called from the app\'s own async hook, the guards answer through a promise as Fastify calls them', async (t) => {
+  const { app, key, revoked } = await guardedApp(t, {
+    routes: app => {
+      app.get('/own-hook', { onRequest: async (request, reply) => app.authenticate(request, reply) }, async (request) => ({ sub: request.user.sub }))
+      app.get('/own-admin', { onRequest: async (request, reply) => app.authorize('admin')(request, reply) }, async (request) => ({ sub: request.user.sub }))
+    }
+  })
+  const token = signAccessToken(key, { sub: 'user-6', sid: 'session-6' })
+  for (const time of ['new', 'seen once', 'remembered']) {
+    const res = await app.inject({ url: '/own-hook', headers: bearer(token) })
+    t.strictSame(res.json(), { sub: 'user-6' }, `a ${time} token is admitted`)
+  }
+  const missing = await app.inject({ url: '/own-hook' })
+  t.equal(missing.statusCode, 401)
+  t.strictSame(missing.json(), { statusCode: 401, error: 'Unauthorized', code: 'missing_token', message: 'An access token is required' })
+  t.equal(missing.headers['www-authenticate'], 'Bearer realm="gatehouse"')
+  const notAdmin = await app.inject({ url: '/own-admin', headers: bearer(token) })
+  t.equal(notAdmin.statusCode, 403)
+  t.equal(notAdmin.json().code, 'forbidden')
+  t.strictSame((await app.inject({ url: '/own-admin', headers: bearer(signAccessToken(key, { roles: ['admin'] })) })).json(), { sub: 'user-1' })
+  revoked.add('session-6', Date.now() + 60_000)
+  const refused = await app.inject({ url: '/own-hook', headers: bearer(token) })
+  t.equal(refused.statusCode, 401)
+  t.equal(refused.json().message, 'The access token has been revoked')
 })
