@@ -23,7 +23,7 @@ export interface AuthHook {
    * answered and `done` is not called.
    */
   (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void
-  /** Called from your own hook: settles once the check has answered, with the reply when it refused the request. */
+  /** Called from your own hook: settles once the check has answered; when it refused the request, its reply is sent (`reply.sent`). */
   (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>
 }
 
@@ -266,7 +266,7 @@ export function createBearerAuth (options: BearerAuthOptions): BearerAuth {
       done(error as Error)
       return
     }
-    if (verdict instanceof Promise) verdict.then(error => proceed(request, reply, decide(request, error), done), done)
+    if (verdict instanceof Promise) verdict.then(error => proceed(request, reply, decide(request, error), done)).catch(done)
     else proceed(request, reply, decide(request, verdict), done)
   }
 

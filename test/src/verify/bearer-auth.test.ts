@@ -200,7 +200,7 @@ test('authenticate and jwtVerify share one remembered verdict: the signature of 
   t.equal((await app.inject({ url: '/verify', headers: bearer(another) })).statusCode, 200)
   t.equal(signatureChecks, 3, 'another token is checked on its own')
   for (let i = 0; i < 3; i++) t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
-  t.equal(signatureChecks, 3, 'a token seen once in between does not displace the remembered one')
+  t.equal(signatureChecks, 3, 'the remembered token is still not checked again')
 })
 
 test('request.jwtVerify() refuses a revoked session\'s token, remembered or not, with the reply authenticate gives', async (t) => {
@@ -275,7 +275,8 @@ test('request.jwtDecode() reads the claims of the request\'s token without vouch
 test('a handler changing request.user does not change what the next request with the token sees', async (t) => {
   const { app, key } = await guardedApp(t)
   const token = signAccessToken(key, { roles: ['user'] })
-  for (let i = 0; i < 2; i++) {
+  // The third request is served from memory.
+  for (let i = 0; i < 3; i++) {
     const res = await app.inject({ url: '/orders', headers: bearer(token) })
     t.strictSame(res.json(), { sub: 'user-1', roles: ['user'] })
   }
@@ -285,8 +286,8 @@ test('a handler changing request.user does not change what the next request with
 test('a remembered token behind a malformed Authorization header is refused', async (t) => {
   const { app, key } = await guardedApp(t)
   const token = signAccessToken(key)
-  t.equal((await app.inject({ url: '/orders', headers: bearer(token) })).statusCode, 200)
-  t.equal((await app.inject({ url: '/orders', headers: { authorization: `bearer ${token}` } })).statusCode, 200, 'the scheme is case-insensitive')
+  await remember(t, app, token)
+  t.equal((await app.inject({ url: '/orders', headers: { authorization: `bearer ${token}` } })).statusCode, 200, 'the scheme is case-insensitive, remembered too')
   for (const authorization of [`Bearer  ${token}`, `Bearer ${token} `, `Basic ${token}`, `Bearer ${token}.x`]) {
     for (const url of ['/orders', '/verify']) {
       const res = await app.inject({ url, headers: { authorization } })
@@ -315,7 +316,9 @@ test('a check that throws, even before its first await, rejects the hook\'s prom
     // As Fastify calls it: the error goes to done.
     const given: unknown[] = []
     t.equal(guard(request, reply, (error?: Error) => { given.push(error) }), undefined, `${name} as a callback hook returns nothing`)
-    t.match(given, [{ message: 'the clock broke' }], `${name} gives the error to done, once`)
+    await new Promise(resolve => setImmediate(resolve))
+    t.equal(given.length, 1, `${name} calls done once`)
+    t.match(given[0], { message: 'the clock broke' }, `${name} gives done the error`)
   }
 })
 
