@@ -46,10 +46,6 @@ export class UserDirectory {
     return held.user
   }
 
-  async find (id: string): Promise<User | undefined> {
-    return this.cached(id) ?? await this.load(id)
-  }
-
   /** Reads the user from the store and holds it: for a caller `cached` has just answered undefined. */
   async load (id: string): Promise<User | undefined> {
     const found = await findUserById(this.#db, id)
