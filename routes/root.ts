@@ -16,7 +16,10 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
     },
     // The token is optional here, but one that is present must be valid. A
     // callback hook, as authenticate is when Fastify calls it: no promise.
-    onRequest: (request, reply, done) => { request.headers.authorization === undefined ? done() : app.authenticate(request, reply, done) }
+    onRequest: (request, reply, done) => {
+      if (request.headers.authorization === undefined) done()
+      else app.authenticate(request, reply, done)
+    }
   }, (request) => {
     if (request.headers.authorization === undefined) return { message: 'Hello, guest!' }
     // Fastify sends a returned value as it sends a resolved one: a user held in memory is greeted without a promise.

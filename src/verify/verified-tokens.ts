@@ -32,7 +32,7 @@ interface Entry {
 
 /**
  * Access tokens that passed every check but revocation. A client reusing its
- * token pays for the signature and the claim checks twice (see `remember`);
+ * token pays for the signature and the claim checks at least twice (see `remember`);
  * nothing here outlives the token's `exp` (plus the clock tolerance), and only
  * verified tokens get in, so no request can fill it with garbage. At most
  * `max` tokens, the least recently used dropped first (see RecentlyUsed).
@@ -68,7 +68,7 @@ export class VerifiedTokens {
    * only its index (a number, no token or claims). Clients that sign a new
    * token for every request would otherwise fill the cache with tokens never
    * seen again, and keeping them cost such requests 5 % of their throughput
-   * (bench/README.md). A token sharing the index counts as seen: it is
+   * (README, Performance). A token sharing the index counts as seen: it is
    * verified too, so at worst a token is remembered a use early.
    */
   remember (token: string, verified: VerifiedToken): void {

@@ -323,10 +323,13 @@ test('a check that throws, even before its first await, rejects the hook\'s prom
 })
 
 test('called from the app\'s own async hook, the guards answer through a promise as Fastify calls them', async (t) => {
+  let handled = 0
   const { app, key, revoked } = await guardedApp(t, {
     routes: app => {
-      app.get('/own-hook', { onRequest: async (request, reply) => app.authenticate(request, reply) }, async (request) => ({ sub: request.user.sub }))
-      app.get('/own-admin', { onRequest: async (request, reply) => app.authorize('admin')(request, reply) }, async (request) => ({ sub: request.user.sub }))
+      // An onSend hook that waits: a refusal's promise must not settle before its reply is sent, or the handler would run.
+      app.addHook('onSend', async (_request, _reply, payload) => { await new Promise(resolve => setImmediate(resolve)); return payload })
+      app.get('/own-hook', { onRequest: async (request, reply) => app.authenticate(request, reply) }, async (request) => { handled++; return { sub: request.user.sub } })
+      app.get('/own-admin', { onRequest: async (request, reply) => app.authorize('admin')(request, reply) }, async (request) => { handled++; return { sub: request.user.sub } })
     }
   })
   const token = signAccessToken(key, { sub: 'user-6', sid: 'session-6' })
@@ -346,4 +349,9 @@ test('called from the app\'s own async hook, the guards answer through a promise
   const refused = await app.inject({ url: '/own-hook', headers: bearer(token) })
   t.equal(refused.statusCode, 401)
   t.equal(refused.json().message, 'The access token has been revoked')
+  const [header, payload] = signAccessToken(key).split('.')
+  const forged = await app.inject({ url: '/own-hook', headers: bearer(`${header}.${payload}.${token.split('.')[2]}`) })
+  t.equal(forged.statusCode, 401)
+  t.equal(forged.json().code, 'invalid_token', 'a bad signature is refused')
+  t.equal(handled, 4, 'the handler ran for the four admitted requests only')
 })
